@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/skilldock/skilldock/internal/service"
+)
+
+// Version is set at build time with -ldflags.
+var Version = "dev"
+
+// globalOptions are flags every command shares.
+type globalOptions struct {
+	Store string
+}
+
+// app carries what commands need: streams, global flags and a lazily opened
+// service, so "--help" and usage errors never touch the store.
+type app struct {
+	streams Streams
+	global  globalOptions
+	svc     *service.Service
+}
+
+func (a *app) service() (*service.Service, error) {
+	if a.svc != nil {
+		return a.svc, nil
+	}
+	path := a.global.Store
+	if path == "" {
+		path = os.Getenv("SKILLDOCK_STORE")
+	}
+	svc, err := service.New(service.Config{StorePath: path})
+	if err != nil {
+		return nil, err
+	}
+	a.svc = svc
+	return svc, nil
+}
+
+// NewRoot builds the command tree.
+func NewRoot(streams Streams) *cobra.Command {
+	a := &app{streams: streams}
+	root := &cobra.Command{
+		Use:   "skilldock",
+		Short: "Build, ship and install AI agent skills as OCI artifacts",
+		Long: `skilldock builds skill folders (a SKILL.md plus scripts, references and assets)
+into reproducible OCI artifacts in a local store, and manages them there.
+
+The store is an OCI image layout at $XDG_DATA_HOME/skilldock/store
+(~/.local/share/skilldock/store); --store or SKILLDOCK_STORE picks another.`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.PersistentFlags().StringVar(&a.global.Store, "store", "", "path of the local OCI store (default $SKILLDOCK_STORE or ~/.local/share/skilldock/store)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w; run \"%s --help\" for usage", err, c.CommandPath())}
+	})
+	root.AddGroup(&cobra.Group{ID: "build", Title: "Build and manage local builds:"})
+	for _, c := range []*cobra.Command{
+		newValidateCmd(a), newBuildCmd(a), newBuildsCmd(a), newTagCmd(a), newInspectCmd(a),
+		newGCCmd(a), newFsckCmd(a),
+	} {
+		c.GroupID = "build"
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// Main runs the CLI and returns the exit code.
+func Main(ctx context.Context, args []string, streams Streams) int {
+	root := NewRoot(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	// cobra reports unknown commands and arguments as plain errors.
+	if msg := err.Error(); strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") {
+		err = usageError{err}
+	}
+	if !errors.Is(err, errSilent) {
+		fmt.Fprintln(streams.ErrOut, "skilldock: "+firstLine(err.Error()))
+	}
+	return ExitCode(err)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// exactArgs is cobra.ExactArgs reporting a usage error with the usage line.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%q takes %d argument(s), got %d; usage: %s", c.CommandPath(), n, len(args), c.UseLine())}
+		}
+		return nil
+	}
+}
+
+func minArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usageError{fmt.Errorf("%q needs at least %d argument(s); usage: %s", c.CommandPath(), n, c.UseLine())}
+		}
+		return nil
+	}
+}

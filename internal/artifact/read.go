@@ -46,6 +46,7 @@ type Skill struct {
 	Metadata  skill.Metadata     `json:"metadata"`
 	Files     []FileEntry        `json:"files,omitempty"` // nil when the config does not list them
 	Size      int64              `json:"size"`            // bytes of every distinct blob
+	SkillMD   []byte             `json:"-"`               // set by callers that read the layer
 	labels    map[string]string
 }
 
@@ -197,19 +198,29 @@ type LayerFile struct {
 // reading headers and SKILL.md only. Paths are made relative to the skill
 // root when the layer roots everything under one "<name>/" folder. It reads,
 // never writes; extraction with all its checks belongs to the installer.
-func ScanLayer(r io.Reader, maxSkillMD int64) ([]LayerFile, []byte, error) {
+//
+// maxUncompressed caps the bytes decompressed (0 means no cap), so a gzip
+// bomb fails as soon as it passes the cap instead of after filling a disk.
+func ScanLayer(r io.Reader, maxSkillMD, maxUncompressed int64) ([]LayerFile, []byte, error) {
 	gz, err := gzip.NewReader(bufio.NewReaderSize(r, 64<<10))
 	if err != nil {
 		return nil, nil, errdef.Errorf(errdef.ErrCorrupt, "layer is not gzip: %v", err)
 	}
 	defer gz.Close()
-	tr := tar.NewReader(gz)
+	var src io.Reader = gz
+	if maxUncompressed > 0 {
+		src = &capReader{r: gz, left: maxUncompressed, max: maxUncompressed}
+	}
+	tr := tar.NewReader(src)
 	var files []LayerFile
 	found := map[string][]byte{}
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if errors.Is(err, errTooBig) {
+			return nil, nil, errdef.Errorf(errdef.ErrLimit, "the layer expands to more than %d MiB; the limit is set by --max-uncompressed", maxUncompressed>>20)
 		}
 		if err != nil {
 			return nil, nil, errdef.Errorf(errdef.ErrCorrupt, "layer is not a valid tar: %v", err)
@@ -224,6 +235,9 @@ func ScanLayer(r io.Reader, maxSkillMD int64) ([]LayerFile, []byte, error) {
 				return nil, nil, errdef.Errorf(errdef.ErrLimit, "%s in the layer is %d bytes; the limit is %d", name, hdr.Size, maxSkillMD)
 			}
 			b, err := io.ReadAll(io.LimitReader(tr, maxSkillMD))
+			if errors.Is(err, errTooBig) {
+				return nil, nil, errdef.Errorf(errdef.ErrLimit, "the layer expands to more than %d MiB; the limit is set by --max-uncompressed", maxUncompressed>>20)
+			}
 			if err != nil {
 				return nil, nil, errdef.Errorf(errdef.ErrCorrupt, "reading %s from the layer: %v", name, err)
 			}
@@ -271,4 +285,65 @@ func (s *Skill) FillFromSkillMD(text []byte) error {
 		s.Metadata = md
 	}
 	return nil
+}
+
+var errTooBig = errors.New("layer too large when decompressed")
+
+// capReader fails once more than max bytes have been read through it.
+type capReader struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// Exactly max bytes is fine; one more is not.
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n == 0 && err == io.EOF {
+			return 0, io.EOF
+		}
+		return 0, errTooBig
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// ReadLayerFile streams the layer and copies the one regular file at path
+// (relative to the skill root, "<name>/" prefix tolerated) to w, refusing
+// files over max bytes.
+func ReadLayerFile(r io.Reader, filePath string, max int64, w io.Writer) error {
+	gz, err := gzip.NewReader(bufio.NewReaderSize(r, 64<<10))
+	if err != nil {
+		return errdef.Errorf(errdef.ErrCorrupt, "layer is not gzip: %v", err)
+	}
+	defer gz.Close()
+	want := strings.TrimPrefix(path.Clean("/"+filePath), "/")
+	tr := tar.NewReader(gz)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return errdef.Errorf(errdef.ErrNotFound, "no file %q in the skill", filePath)
+		}
+		if err != nil {
+			return errdef.Errorf(errdef.ErrCorrupt, "layer is not a valid tar: %v", err)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
+		if name != want {
+			if _, rest, ok := strings.Cut(name, "/"); !ok || rest != want {
+				continue
+			}
+		}
+		if hdr.Size > max {
+			return errdef.Errorf(errdef.ErrLimit, "%s is %d bytes; the limit for showing a file is %d", filePath, hdr.Size, max)
+		}
+		_, err = io.Copy(w, tr)
+		return err
+	}
 }

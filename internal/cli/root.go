@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/skilldock/skilldock/internal/remote"
 	"github.com/skilldock/skilldock/internal/service"
 )
 
@@ -17,7 +18,10 @@ var Version = "dev"
 
 // globalOptions are flags every command shares.
 type globalOptions struct {
-	Store string
+	Store     string
+	PlainHTTP bool
+	Insecure  bool
+	Quiet     bool
 }
 
 // app carries what commands need: streams, global flags and a lazily opened
@@ -36,7 +40,12 @@ func (a *app) service() (*service.Service, error) {
 	if path == "" {
 		path = os.Getenv("SKILLDOCK_STORE")
 	}
-	svc, err := service.New(service.Config{StorePath: path})
+	svc, err := service.New(service.Config{StorePath: path, Remote: remote.Options{
+		PlainHTTP: a.global.PlainHTTP,
+		Insecure:  a.global.Insecure,
+		Progress:  newProgress(a.streams.ErrOut, a.global.Quiet),
+		UserAgent: "skilldock/" + Version,
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +72,9 @@ The store is an OCI image layout at $XDG_DATA_HOME/skilldock/store
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	root.PersistentFlags().StringVar(&a.global.Store, "store", "", "path of the local OCI store (default $SKILLDOCK_STORE or ~/.local/share/skilldock/store)")
+	pf := root.PersistentFlags()
+	pf.BoolVar(&a.global.PlainHTTP, "plain-http", false, "use plain HTTP for registries (loopback registries always do)")
+	pf.BoolVar(&a.global.Insecure, "insecure", false, "skip TLS certificate verification for registries")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w; run \"%s --help\" for usage", err, c.CommandPath())}
 	})
@@ -72,6 +84,20 @@ The store is an OCI image layout at $XDG_DATA_HOME/skilldock/store
 		newGCCmd(a), newFsckCmd(a),
 	} {
 		c.GroupID = "build"
+		root.AddCommand(c)
+	}
+	root.AddGroup(&cobra.Group{ID: "registry", Title: "Registries and the pull cache:"})
+	for _, c := range []*cobra.Command{
+		newPushCmd(a), newPullCmd(a), newContentCmd(a), newCacheCmd(a), newLoginCmd(a), newLogoutCmd(a),
+	} {
+		c.GroupID = "registry"
+		root.AddCommand(c)
+	}
+	root.AddGroup(&cobra.Group{ID: "install", Title: "Install into agents:"})
+	for _, c := range []*cobra.Command{
+		newInstallCmd(a), newListCmd(a), newInfoCmd(a), newUninstallCmd(a), newVerifyCmd(a), newClientsCmd(a),
+	} {
+		c.GroupID = "install"
 		root.AddCommand(c)
 	}
 	return root

@@ -47,7 +47,7 @@ func (s *Service) Inspect(_ context.Context, tag string) (*Inspection, error) {
 			return nil, err
 		}
 		defer rc.Close()
-		lf, text, err := artifact.ScanLayer(rc, maxSkillMD)
+		lf, text, err := artifact.ScanLayer(rc, maxSkillMD, 0)
 		if err != nil {
 			return nil, err
 		}

@@ -1,12 +1,20 @@
 package service
 
 import (
+	"github.com/skilldock/skilldock/internal/clients"
+	"github.com/skilldock/skilldock/internal/remote"
 	"github.com/skilldock/skilldock/internal/store"
 )
 
 // Config says where the service keeps its state.
 type Config struct {
 	StorePath string // empty means store.DefaultPath()
+	Remote    remote.Options
+	// RecordsPath is the install records database; empty means
+	// records.DefaultPath().
+	RecordsPath string
+	// Env is where agents' folders are; zero means $HOME and XDG variables.
+	Env clients.Env
 }
 
 // Service is the façade. It is safe for concurrent use, and several services
@@ -14,6 +22,8 @@ type Config struct {
 type Service struct {
 	cfg   Config
 	store *store.Store
+	rs    remoteState
+	is    installState
 }
 
 // New opens (creating if needed) the store.

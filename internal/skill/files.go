@@ -29,6 +29,12 @@ const ManifestFile = "SKILL.md"
 // reported as an issue, because packing it would make the archive depend on
 // the machine it was built on.
 func ListFiles(root string) ([]File, []Issue, error) {
+	// WalkDir does not descend into a root that is a symlink, which would
+	// list nothing for a skill installed as a link; the root is the folder
+	// being packed, not an entry inside it, so follow it.
+	if real, err := filepath.EvalSymlinks(root); err == nil {
+		root = real
+	}
 	matcher, err := ignore.Load(root)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", filepath.Join(root, ".skillignore"), err)
@@ -49,7 +55,9 @@ func ListFiles(root string) ([]File, []Issue, error) {
 		}
 		rel, _ := filepath.Rel(root, p)
 		rel = filepath.ToSlash(rel)
-		if strings.HasPrefix(d.Name(), ".") || matcher.Match(rel, d.IsDir()) {
+		// The root SKILL.md is the skill itself and must lead the archive, so
+		// a broad pattern such as "*.md" cannot leave it out.
+		if strings.HasPrefix(d.Name(), ".") || rel != ManifestFile && matcher.Match(rel, d.IsDir()) {
 			if d.IsDir() {
 				return fs.SkipDir
 			}

@@ -58,7 +58,10 @@ func SplitFrontmatter(r *bufio.Reader) ([]byte, error) {
 	}
 	var front []byte
 	for {
-		line, err := readLine(r, MaxFrontmatter-len(front)+1)
+		// The closing fence is not part of the YAML, so leave room for it
+		// even when the YAML is exactly MaxFrontmatter bytes; a longer
+		// YAML line read thanks to that room fails the check below.
+		line, err := readLine(r, MaxFrontmatter-len(front)+maxFenceLine)
 		if errors.Is(err, errLineTooLong) {
 			return nil, errTooLarge
 		}
@@ -76,6 +79,9 @@ func SplitFrontmatter(r *bufio.Reader) ([]byte, error) {
 }
 
 var errLineTooLong = errors.New("line too long")
+
+// maxFenceLine bounds a closing fence line: "---", trailing blanks and CRLF.
+const maxFenceLine = 64
 
 // readLine returns one line including its newline, refusing lines past max
 // bytes so a file with no newlines cannot be read whole into memory.
@@ -142,6 +148,11 @@ func DecodeFrontmatter(front []byte) (md Metadata, errs, warns []Issue) {
 				continue
 			}
 			fields[k.Value] = v
+			if k.Value == "" {
+				// An issue must name a field, and this one has no name.
+				warns = append(warns, Issue{"frontmatter", fmt.Sprintf("line %d: a field with an empty name is not a field of the Agent Skills specification; agents ignore it", k.Line)})
+				continue
+			}
 			if !specFields[k.Value] {
 				warns = append(warns, Issue{k.Value, fmt.Sprintf("%q is not a field of the Agent Skills specification; agents that do not know it ignore it", k.Value)})
 			}
@@ -240,9 +251,11 @@ func decodeAllowedTools(v *yaml.Node, errs []Issue) ([]string, *Issue, []Issue) 
 	}
 	switch v.Kind {
 	case yaml.ScalarNode:
-		if strings.Contains(v.Value, ",") {
+		// Only a comma outside parentheses separates tools: the one in
+		// "Bash(echo a,b)" is part of the tool's argument.
+		if parts, comma := splitOutsideParens(v.Value, func(r rune) bool { return r == ',' }); comma {
 			var tools []string
-			for _, t := range strings.Split(v.Value, ",") {
+			for _, t := range parts {
 				if t = strings.TrimSpace(t); t != "" {
 					tools = append(tools, t)
 				}
@@ -268,7 +281,14 @@ func decodeAllowedTools(v *yaml.Node, errs []Issue) ([]string, *Issue, []Issue) 
 // splitTools splits on spaces outside parentheses, so "Bash(git log:*) Read"
 // stays two tools.
 func splitTools(s string) []string {
-	var tools []string
+	tools, _ := splitOutsideParens(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' })
+	return tools
+}
+
+// splitOutsideParens splits s at the runes sep accepts, except inside
+// parentheses, dropping empty parts; found reports whether any separator was
+// outside parentheses.
+func splitOutsideParens(s string, sep func(rune) bool) (parts []string, found bool) {
 	depth, start := 0, -1
 	for i, r := range s {
 		switch {
@@ -276,9 +296,10 @@ func splitTools(s string) []string {
 			depth++
 		case r == ')' && depth > 0:
 			depth--
-		case (r == ' ' || r == '\t' || r == '\n') && depth == 0:
+		case sep(r) && depth == 0:
+			found = true
 			if start >= 0 {
-				tools = append(tools, s[start:i])
+				parts = append(parts, s[start:i])
 				start = -1
 			}
 			continue
@@ -288,9 +309,9 @@ func splitTools(s string) []string {
 		}
 	}
 	if start >= 0 {
-		tools = append(tools, s[start:])
+		parts = append(parts, s[start:])
 	}
-	return tools
+	return parts, found
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

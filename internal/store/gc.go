@@ -115,3 +115,15 @@ func (s *Store) reachable(roots []ocispec.Descriptor) (map[digest.Digest]bool, e
 	}
 	return live, nil
 }
+
+// CollectIfIdle runs GC only if no writer session is open anywhere; it never
+// waits. ran is false when it did not run.
+func (s *Store) CollectIfIdle() (res GCResult, ran bool, err error) {
+	probe, err := tryLockFile(s.path(metaDir, "gc.lock"))
+	if err != nil || probe == nil {
+		return res, false, err
+	}
+	probe.unlock()
+	res, err = s.GC()
+	return res, true, err
+}

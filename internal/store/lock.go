@@ -62,3 +62,20 @@ func (s *Store) acquireGC(exclusive bool) (*fileLock, error) {
 func (s *Store) acquireIndex() (*fileLock, error) {
 	return lockFile(s.path(metaDir, "index.lock"), true)
 }
+
+// tryLockFile takes an exclusive lock without waiting; nil means it is held
+// elsewhere.
+func tryLockFile(path string) (*fileLock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if err == syscall.EWOULDBLOCK {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return &fileLock{f: f}, nil
+}

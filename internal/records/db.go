@@ -1,0 +1,148 @@
+package records
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is the install records database.
+type DB struct {
+	db   *sql.DB
+	path string
+}
+
+// DefaultPath is $XDG_STATE_HOME/skilldock/skilldock.db, or
+// ~/.local/state/skilldock/skilldock.db.
+func DefaultPath() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "skilldock", "skilldock.db"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find the home folder for the records database: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "skilldock", "skilldock.db"), nil
+}
+
+// Open opens (creating and migrating as needed) the database at path.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
+	}
+	// busy_timeout makes a writer wait for another process's transaction
+	// instead of failing; WAL lets readers proceed while one writes.
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(15000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	d := &DB{db: db, path: path}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("records database %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Path is the database file.
+func (d *DB) Path() string { return d.path }
+
+// migrations are applied in order, each once, each in its own transaction.
+// Never edit one that has shipped; append a new one.
+var migrations = []string{
+	// 1: installs, the agents that read each, and the files written.
+	`CREATE TABLE installs (
+		id           INTEGER PRIMARY KEY,
+		name         TEXT NOT NULL,
+		version      TEXT NOT NULL DEFAULT '',
+		description  TEXT NOT NULL DEFAULT '',
+		scope        TEXT NOT NULL CHECK (scope IN ('user', 'project')),
+		project_root TEXT NOT NULL DEFAULT '',
+		path         TEXT NOT NULL UNIQUE,
+		source       TEXT NOT NULL,
+		digest       TEXT NOT NULL,
+		installed_at TEXT NOT NULL
+	);
+	CREATE INDEX installs_name ON installs(name);
+	CREATE TABLE install_clients (
+		install_id INTEGER NOT NULL REFERENCES installs(id) ON DELETE CASCADE,
+		client     TEXT NOT NULL,
+		PRIMARY KEY (install_id, client)
+	);
+	CREATE TABLE install_files (
+		install_id INTEGER NOT NULL REFERENCES installs(id) ON DELETE CASCADE,
+		path       TEXT NOT NULL,
+		size       INTEGER NOT NULL,
+		sha256     TEXT NOT NULL,
+		executable INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (install_id, path)
+	);
+	CREATE TABLE intents (
+		path       TEXT PRIMARY KEY,
+		action     TEXT NOT NULL CHECK (action IN ('install', 'uninstall')),
+		record     TEXT NOT NULL,
+		created_at TEXT NOT NULL
+	);`,
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return err
+	}
+	for i, stmt := range migrations {
+		version := i + 1
+		err := d.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %d: %w", version, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UTC().Format(time.RFC3339))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	var newest int
+	if err := d.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
+		return err
+	}
+	if newest > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this skilldock understands (%d); upgrade skilldock", newest, len(migrations))
+	}
+	return nil
+}
+
+func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,96 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+
+	orasdef "oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/errcode"
+
+	"github.com/skilldock/skilldock/internal/errdef"
+)
+
+// classify turns registry and transport errors into skilldock's own, with a
+// message that says what to do. It never includes credentials: oras-go's
+// errors carry URLs and status codes only.
+func (c *Client) classify(registry, what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *errdef.UserError
+	if errors.As(err, &ue) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		return errdef.Errorf(errdef.ErrUnauthorized, "%s asks for credentials and none are saved for it; run \"skilldock login %s\" (or docker login)", registry, registry)
+	}
+	var resp *errcode.ErrorResponse
+	if errors.As(err, &resp) {
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			if what == "login" {
+				return errdef.Errorf(errdef.ErrUnauthorized, "%s refused the username or password (HTTP 401)", registry)
+			}
+			return errdef.Errorf(errdef.ErrUnauthorized, "%s refused the saved credentials while %s (HTTP 401); run \"skilldock login %s\"", registry, what, registry)
+		case http.StatusForbidden:
+			return errdef.Errorf(errdef.ErrUnauthorized, "%s denied access to %s (HTTP 403); check that your account may read or write this repository", registry, what)
+		case http.StatusNotFound:
+			return errdef.Errorf(errdef.ErrNotFound, "%s not found on %s", what, registry)
+		}
+		return fmt.Errorf("%s answered HTTP %d for %s: %s", registry, resp.StatusCode, what, firstError(resp))
+	}
+	if errors.Is(err, orasdef.ErrNotFound) {
+		return errdef.Errorf(errdef.ErrNotFound, "%s not found on %s", what, registry)
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		hint := "check the address, or use --plain-http for a registry without TLS"
+		if c.opts.PlainHTTP || IsLoopback(registry) {
+			hint = "check the address and that the registry is running" // already plain HTTP
+		}
+		return fmt.Errorf("cannot reach %s: %v; %s", registry, opErr.Err, hint)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func firstError(resp *errcode.ErrorResponse) string {
+	if len(resp.Errors) > 0 {
+		return resp.Errors[0].Error()
+	}
+	return http.StatusText(resp.StatusCode)
+}
+
+// transient reports whether trying the same blob again may succeed: broken
+// connections, timeouts, server errors that outlived the transport's own
+// retries, and bytes that did not match their digest (a flaky proxy).
+func transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, errdef.ErrCorrupt) {
+		return true
+	}
+	var ue *errdef.UserError
+	if errors.As(err, &ue) {
+		return false
+	}
+	var resp *errcode.ErrorResponse
+	if errors.As(err, &resp) {
+		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED)
+}

@@ -66,7 +66,7 @@ func runBuild(ctx context.Context, a *app, opts *BuildOptions) error {
 	if err != nil {
 		return err
 	}
-	req := service.BuildRequest{Dir: opts.Dir, Tags: opts.Tags}
+	req := service.BuildRequest{Dir: absPath(opts.Dir), Tags: opts.Tags}
 	if req.Limits.MaxFileSize, err = units.Parse(opts.MaxFileSize); err != nil {
 		return usageError{fmt.Errorf("--max-file-size: %w", err)}
 	}

@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/skilldock/skilldock/internal/clients"
 	"github.com/skilldock/skilldock/internal/service"
 )
 
@@ -59,7 +61,23 @@ func runInstall(ctx context.Context, a *app, opts *InstallOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := svc.Install(ctx, opts.InstallRequest)
+	req := opts.InstallRequest
+	if looksLikePath(req.Source) {
+		req.Source = absPath(req.Source)
+	}
+	req.ProjectRoot = absPath(req.ProjectRoot)
+	if req.Scope == "project" && req.ProjectRoot == "" {
+		// The project is the one the user stands in, even when a server
+		// with another working directory does the install.
+		if wd, err := os.Getwd(); err == nil {
+			if root, err := clients.FindProjectRoot(wd); err == nil {
+				req.ProjectRoot = root
+			} else {
+				return err
+			}
+		}
+	}
+	res, err := svc.Install(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -103,7 +121,9 @@ func runList(ctx context.Context, a *app, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	list, err := svc.List(ctx, opts.ListRequest)
+	req := opts.ListRequest
+	req.ProjectRoot = absPath(req.ProjectRoot)
+	list, err := svc.List(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -219,7 +239,9 @@ func runUninstall(ctx context.Context, a *app, opts *UninstallOptions) error {
 	if err != nil {
 		return err
 	}
-	out, err := svc.Uninstall(ctx, opts.UninstallRequest)
+	req := opts.UninstallRequest
+	req.ProjectRoot = absPath(req.ProjectRoot)
+	out, err := svc.Uninstall(ctx, req)
 	if err != nil {
 		return err
 	}

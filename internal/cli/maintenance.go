@@ -93,7 +93,7 @@ func runFsck(ctx context.Context, a *app, opts *FsckOptions) error {
 		fmt.Fprintf(a.streams.Out, "%d tag(s), %d blob(s), %d unreachable, %d temporary file(s)\n", res.Tags, res.Blobs, res.Unreachable, res.Temporary)
 	}
 	if !res.OK() {
-		fmt.Fprintf(a.streams.ErrOut, "skilldock: the store at %s has %d problem(s)\n", svc.Store().Root(), len(res.Problems))
+		fmt.Fprintf(a.streams.ErrOut, "skilldock: the store at %s has %d problem(s)\n", res.Store, len(res.Problems))
 		return errSilent
 	}
 	return nil

@@ -29,10 +29,12 @@ type globalOptions struct {
 type app struct {
 	streams Streams
 	global  globalOptions
-	svc     *service.Service
+	svc     service.API
 }
 
-func (a *app) service() (*service.Service, error) {
+// service returns the façade: in process, or the HTTP client of a running
+// "skilldock serve" when --server or SKILLDOCK_SERVER is set.
+func (a *app) service() (service.API, error) {
 	if a.svc != nil {
 		return a.svc, nil
 	}

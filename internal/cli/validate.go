@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/skilldock/skilldock/internal/service"
 )
 
 // ValidateOptions are the inputs of "skilldock validate".
@@ -43,7 +41,11 @@ func runValidate(ctx context.Context, a *app, opts *ValidateOptions) error {
 	if err != nil {
 		return err
 	}
-	checked, err := service.Validate(ctx, opts.Dir)
+	svc, err := a.service()
+	if err != nil {
+		return err
+	}
+	checked, err := svc.Validate(ctx, absPath(opts.Dir))
 	if err != nil {
 		return err
 	}

@@ -145,4 +145,7 @@ func (s *Service) DeleteBuilds(_ context.Context, tags []string) (*DeleteResult,
 func (s *Service) GC(_ context.Context) (store.GCResult, error) { return s.store.GC() }
 
 // Fsck verifies every blob and every reference in the store.
-func (s *Service) Fsck(_ context.Context) (store.FsckResult, error) { return s.store.Fsck() }
+func (s *Service) Fsck(_ context.Context) (FsckReport, error) {
+	res, err := s.store.Fsck()
+	return FsckReport{FsckResult: res, Store: s.store.Root()}, err
+}

@@ -4,6 +4,7 @@ package units
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -42,7 +43,9 @@ func Parse(s string) (int64, error) {
 		}
 	}
 	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v < 0 {
+	// ParseFloat also accepts "NaN", "Inf" and huge exponents; converted to
+	// int64 they become negative, which the limits read as "no limit".
+	if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) || v*float64(mult) >= math.MaxInt64 {
 		return 0, fmt.Errorf("size %q is not a number of bytes (examples: 1048576, 512KiB, 95MiB)", s)
 	}
 	return int64(v * float64(mult)), nil

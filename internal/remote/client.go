@@ -24,10 +24,12 @@ type Options struct {
 	Insecure bool
 	// Credentials overrides the Docker config credential store (tests).
 	Credentials credentials.Store
-	// Timeout bounds connecting and waiting for response headers; bodies
-	// stream for as long as they make progress.
+	// Timeout bounds connecting, waiting for response headers, and any
+	// pause of a body in either direction; bodies stream for as long as they
+	// make progress.
 	Timeout time.Duration
-	// Attempts is how many times one blob is tried before giving up.
+	// Attempts is how many times one request, or one blob transfer, is tried
+	// before giving up.
 	Attempts int
 	// Progress, when set, is told about every blob moved.
 	Progress Progress
@@ -78,8 +80,13 @@ func New(opts Options) (*Client, error) {
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: opts.Insecure, MinVersion: tls.VersionTLS12},
 	}
 	return &Client{
-		opts:  opts,
-		http:  &http.Client{Transport: retry.NewTransport(base)},
+		opts: opts,
+		// Outermost first: notes for withRetry, retries of whole requests,
+		// a deadline on bodies that stop moving, the network.
+		http: &http.Client{Transport: noteTransport{next: &retry.Transport{
+			Base:   stallGuard{base: base, idle: opts.Timeout},
+			Policy: transportPolicy(opts.Attempts),
+		}}},
 		cache: auth.NewCache(),
 		creds: creds,
 	}, nil

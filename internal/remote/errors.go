@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"syscall"
 
 	orasdef "oras.land/oras-go/v2/errdef"
@@ -27,7 +28,9 @@ func (c *Client) classify(registry, what string, err error) error {
 	if errors.As(err, &ue) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	// Only the caller's own cancellation passes bare. net/http's timeouts
+	// also match context.DeadlineExceeded, and need saying what timed out.
+	if err == context.Canceled || err == context.DeadlineExceeded {
 		return err
 	}
 	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
@@ -59,6 +62,11 @@ func (c *Client) classify(registry, what string, err error) error {
 		}
 		return fmt.Errorf("cannot reach %s: %v; %s", registry, opErr.Err, hint)
 	}
+	// A request's URL says nothing that what does not already, and an upload's
+	// carries the registry's session state: hundreds of characters.
+	if ue, ok := err.(*url.Error); ok {
+		err = ue.Err
+	}
 	return fmt.Errorf("%s: %w", what, err)
 }
 
@@ -71,9 +79,12 @@ func firstError(resp *errcode.ErrorResponse) string {
 
 // transient reports whether trying the same blob again may succeed: broken
 // connections, timeouts, server errors that outlived the transport's own
-// retries, and bytes that did not match their digest (a flaky proxy).
+// retries, and bytes that did not match their digest on either side (a
+// flaky proxy). The caller's own deadline is not judged here: withRetry
+// stops when its context is done, since net/http's timeouts match
+// context.DeadlineExceeded too.
 func transient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
 	if errors.Is(err, errdef.ErrCorrupt) {
@@ -85,7 +96,17 @@ func transient(err error) bool {
 	}
 	var resp *errcode.ErrorResponse
 	if errors.As(err, &resp) {
-		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
+			return true
+		}
+		// The registry hashed other bytes than were sent: a store blob
+		// matches its digest by construction, so they changed on the way.
+		for _, e := range resp.Errors {
+			if e.Code == errcode.ErrorCodeDigestInvalid {
+				return true
+			}
+		}
+		return false
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {

@@ -82,7 +82,7 @@ func (c *Client) Pull(ctx context.Context, ss *store.Session, src ref.Reference,
 			return nil
 		}
 		t := c.track("pull", desc)
-		err := c.withRetry(ctx, func() error {
+		err := c.withRetry(ctx, func(ctx context.Context) error {
 			rc, err := repo.Fetch(ctx, ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size})
 			if err != nil {
 				return err

@@ -43,7 +43,7 @@ func (c *Client) Push(ctx context.Context, st *store.Store, root ocispec.Descrip
 				return nil
 			}
 		}
-		err := c.withRetry(ctx, func() error {
+		err := c.withRetry(ctx, func(ctx context.Context) error {
 			f, err := st.Open(desc.Digest)
 			if err != nil {
 				return err

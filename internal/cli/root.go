@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/skilldock/skilldock/internal/api"
 	"github.com/skilldock/skilldock/internal/remote"
 	"github.com/skilldock/skilldock/internal/service"
 )
@@ -22,6 +23,16 @@ type globalOptions struct {
 	PlainHTTP bool
 	Insecure  bool
 	Quiet     bool
+	Server    string // URL of a "skilldock serve"; empty means $SKILLDOCK_SERVER
+	Token     string // its API token; empty means $SKILLDOCK_TOKEN
+}
+
+// server is the URL of the server the CLI is a client of, or "".
+func (g globalOptions) server() string {
+	if g.Server != "" {
+		return g.Server
+	}
+	return os.Getenv("SKILLDOCK_SERVER")
 }
 
 // app carries what commands need: streams, global flags and a lazily opened
@@ -38,6 +49,33 @@ func (a *app) service() (service.API, error) {
 	if a.svc != nil {
 		return a.svc, nil
 	}
+	if a.global.Store != "" && a.global.Server != "" {
+		return nil, usageError{fmt.Errorf("--store cannot be used with --server: the server uses its own store")}
+	}
+	// An explicit --store means this machine's store, whatever
+	// SKILLDOCK_SERVER says.
+	if server := a.global.server(); server != "" && a.global.Store == "" {
+		token := a.global.Token
+		if token == "" {
+			token = os.Getenv("SKILLDOCK_TOKEN")
+		}
+		c, err := api.NewClient(server, token)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		a.svc = c
+		return c, nil
+	}
+	svc, err := a.localService()
+	if err != nil {
+		return nil, err
+	}
+	a.svc = svc
+	return svc, nil
+}
+
+// localService opens the façade in this process.
+func (a *app) localService() (*service.Service, error) {
 	path := a.global.Store
 	if path == "" {
 		path = os.Getenv("SKILLDOCK_STORE")
@@ -51,7 +89,6 @@ func (a *app) service() (service.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.svc = svc
 	return svc, nil
 }
 
@@ -77,6 +114,8 @@ The store is an OCI image layout at $XDG_DATA_HOME/skilldock/store
 	pf := root.PersistentFlags()
 	pf.BoolVar(&a.global.PlainHTTP, "plain-http", false, "use plain HTTP for registries (loopback registries always do)")
 	pf.BoolVar(&a.global.Insecure, "insecure", false, "skip TLS certificate verification for registries")
+	pf.StringVar(&a.global.Server, "server", "", "run commands through a \"skilldock serve\" at this URL: http://HOST:PORT or unix:///PATH (default $SKILLDOCK_SERVER)")
+	pf.StringVar(&a.global.Token, "token", "", "API token for --server (default $SKILLDOCK_TOKEN)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w; run \"%s --help\" for usage", err, c.CommandPath())}
 	})
@@ -102,6 +141,10 @@ The store is an OCI image layout at $XDG_DATA_HOME/skilldock/store
 		c.GroupID = "install"
 		root.AddCommand(c)
 	}
+	root.AddGroup(&cobra.Group{ID: "server", Title: "Serve the API:"})
+	serve := newServeCmd(a)
+	serve.GroupID = "server"
+	root.AddCommand(serve)
 	return root
 }
 

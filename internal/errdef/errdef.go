@@ -23,6 +23,10 @@ var (
 	ErrUnsupported = errors.New("unsupported")
 	// ErrUnauthorized: the registry or server refused the credentials (or none were given).
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrUpstream: a registry failed or could not be reached (after retries).
+	ErrUpstream = errors.New("registry failure")
+	// ErrRateLimited: a registry kept answering 429 Too Many Requests.
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // UserError carries a one-line message meant for a person, wrapping a

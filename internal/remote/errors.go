@@ -49,6 +49,12 @@ func (c *Client) classify(registry, what string, err error) error {
 		case http.StatusNotFound:
 			return errdef.Errorf(errdef.ErrNotFound, "%s not found on %s", what, registry)
 		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			return errdef.Errorf(errdef.ErrRateLimited, "%s kept answering HTTP 429 (too many requests) for %s; wait and try again", registry, what)
+		}
+		if resp.StatusCode >= 500 {
+			return errdef.Errorf(errdef.ErrUpstream, "%s answered HTTP %d for %s: %s", registry, resp.StatusCode, what, firstError(resp))
+		}
 		return fmt.Errorf("%s answered HTTP %d for %s: %s", registry, resp.StatusCode, what, firstError(resp))
 	}
 	if errors.Is(err, orasdef.ErrNotFound) {
@@ -60,7 +66,7 @@ func (c *Client) classify(registry, what string, err error) error {
 		if c.opts.PlainHTTP || IsLoopback(registry) {
 			hint = "check the address and that the registry is running" // already plain HTTP
 		}
-		return fmt.Errorf("cannot reach %s: %v; %s", registry, opErr.Err, hint)
+		return errdef.Errorf(errdef.ErrUpstream, "cannot reach %s: %v; %s", registry, opErr.Err, hint)
 	}
 	// A request's URL says nothing that what does not already, and an upload's
 	// carries the registry's session state: hundreds of characters.

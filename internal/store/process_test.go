@@ -262,7 +262,7 @@ func TestConcurrentProcessesLoseNoTagAndLeaveAConsistentStore(t *testing.T) {
 func TestKilledBuildsNeverCorruptTheStore(t *testing.T) {
 	bin := testutil.Binary(t)
 	st := t.TempDir()
-	const iterations = 30
+	const iterations = 50
 
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("SKILLDOCK_CRASH_SEED"); s != "" {

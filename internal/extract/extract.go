@@ -58,6 +58,11 @@ func refuse(name, why string) error {
 	return errdef.Errorf(errdef.ErrInvalid, "refusing layer entry %q: %s", name, why)
 }
 
+// refuseLimit is refuse for an entry that breaks a cap rather than a rule.
+func refuseLimit(name, why string) error {
+	return errdef.Errorf(errdef.ErrLimit, "refusing layer entry %q: %s", name, why)
+}
+
 // Extract unpacks the tar+gzip stream r (compressedSize bytes) into dest,
 // which must be an empty folder the caller created. On error dest may hold
 // a partial tree; the caller discards it.
@@ -84,6 +89,7 @@ func Extract(r io.Reader, compressedSize int64, dest string, lim Limits) (*Resul
 	folded := map[string]string{} // case-folded path → original
 	dirs := map[string]bool{"": true}
 	var total int64
+	var last string // the entry being read, for the bomb's refusal
 	buf := make([]byte, 128<<10)
 	for {
 		hdr, err := tr.Next()
@@ -92,10 +98,11 @@ func Extract(r io.Reader, compressedSize int64, dest string, lim Limits) (*Resul
 		}
 		if err != nil {
 			if counted.over {
-				return nil, bombError(budget, lim)
+				return nil, bombError(last, budget, lim)
 			}
 			return nil, errdef.Errorf(errdef.ErrCorrupt, "layer is not a valid tar: %v", err)
 		}
+		last = hdr.Name
 		switch hdr.Typeflag {
 		case tar.TypeXGlobalHeader:
 			continue
@@ -110,6 +117,11 @@ func Extract(r io.Reader, compressedSize int64, dest string, lim Limits) (*Resul
 			return nil, refuse(hdr.Name, "fifos are not allowed in skills")
 		default:
 			return nil, refuse(hdr.Name, fmt.Sprintf("entry type %q is not a regular file or folder", hdr.Typeflag))
+		}
+		if isSparse(hdr) {
+			// A sparse file's holes come out of archive/tar, not out of
+			// the gzip stream, so they would escape the ratio cap.
+			return nil, refuse(hdr.Name, "sparse files are not allowed in skills")
 		}
 		name, err := cleanName(hdr.Name)
 		if err != nil {
@@ -140,19 +152,25 @@ func Extract(r io.Reader, compressedSize int64, dest string, lim Limits) (*Resul
 			}
 		}
 		if isDir {
+			if err := checkFolders(hdr.Name, name, dirs, lim); err != nil {
+				return nil, err
+			}
 			if err := mkdirs(dest, name, names, dirs, folded); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		if lim.MaxFiles > 0 && len(res.Files) >= lim.MaxFiles {
-			return nil, refuse(hdr.Name, fmt.Sprintf("the layer has more than %d files", lim.MaxFiles))
+			return nil, refuseLimit(hdr.Name, fmt.Sprintf("the layer has more than %d files", lim.MaxFiles))
 		}
 		if hdr.Size < 0 || (lim.MaxFileSize > 0 && hdr.Size > lim.MaxFileSize) {
-			return nil, refuse(hdr.Name, fmt.Sprintf("it is %d bytes; the limit per file is %d", hdr.Size, lim.MaxFileSize))
+			return nil, refuseLimit(hdr.Name, fmt.Sprintf("it is %d bytes; the limit per file is %d", hdr.Size, lim.MaxFileSize))
 		}
 		if total += hdr.Size; lim.MaxTotalSize > 0 && total > lim.MaxTotalSize {
-			return nil, refuse(hdr.Name, fmt.Sprintf("the files exceed %d bytes in total", lim.MaxTotalSize))
+			return nil, refuseLimit(hdr.Name, fmt.Sprintf("the files exceed %d bytes in total", lim.MaxTotalSize))
+		}
+		if err := checkFolders(hdr.Name, path.Dir(name), dirs, lim); err != nil {
+			return nil, err
 		}
 		if err := mkdirs(dest, path.Dir(name), names, dirs, folded); err != nil {
 			return nil, err
@@ -161,7 +179,7 @@ func Extract(r io.Reader, compressedSize int64, dest string, lim Limits) (*Resul
 		f, err := writeFile(dest, name, hdr, tr, buf)
 		if err != nil {
 			if counted.over {
-				return nil, bombError(budget, lim)
+				return nil, bombError(hdr.Name, budget, lim)
 			}
 			return nil, err
 		}
@@ -178,11 +196,47 @@ func Extract(r io.Reader, compressedSize int64, dest string, lim Limits) (*Resul
 		}
 	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
+	if !syncWrites {
+		return &res, nil
+	}
 	return &res, syncTree(dest)
 }
 
-func bombError(budget int64, lim Limits) error {
-	return errdef.Errorf(errdef.ErrLimit, "the layer expands past %d bytes (more than %d× its compressed size or the %d-byte total cap); refusing it as a likely gzip bomb", budget, lim.MaxRatio, lim.MaxTotalSize)
+// syncWrites makes every extracted file and folder durable before the
+// install renames it into place. Only the fuzz test turns it off: fsync
+// dominates its run time and proves nothing about parsing.
+var syncWrites = true
+
+func bombError(entry string, budget int64, lim Limits) error {
+	return errdef.Errorf(errdef.ErrLimit, "refusing layer entry %q: the layer expands past %d bytes there (more than %d× its compressed size or the %d-byte total cap); refusing it as a likely gzip bomb", entry, budget, lim.MaxRatio, lim.MaxTotalSize)
+}
+
+// checkFolders refuses an entry that would take the number of folders past
+// MaxFiles: folders cost an inode each and a header of 512 bytes that
+// compresses to almost nothing, so uncounted they would be an inode bomb.
+func checkFolders(entry, dir string, dirs map[string]bool, lim Limits) error {
+	if lim.MaxFiles <= 0 {
+		return nil
+	}
+	n := len(dirs) - 1 // dirs holds "" for dest itself
+	for d := dir; d != "." && d != "" && !dirs[d]; d = path.Dir(d) {
+		n++
+	}
+	if n > lim.MaxFiles {
+		return refuseLimit(entry, fmt.Sprintf("the layer has more than %d folders", lim.MaxFiles))
+	}
+	return nil
+}
+
+// isSparse reports a GNU sparse file in PAX form, which archive/tar hands
+// out as a regular file.
+func isSparse(hdr *tar.Header) bool {
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // cleanName turns a tar name into a safe relative slash path, or refuses it.
@@ -247,7 +301,7 @@ func writeFile(dest, name string, hdr *tar.Header, r io.Reader, buf []byte) (Fil
 	if err == nil {
 		err = f.Chmod(mode) // umask must not change what the artifact says
 	}
-	if err == nil {
+	if err == nil && syncWrites {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -92,7 +93,14 @@ func (in *Installer) installOne(ctx context.Context, req Request, t Target) (Out
 	if err != nil {
 		return Outcome{}, err
 	}
-	prev, err := in.existing(ctx, target)
+	// Reconcile first: a run killed after its swap leaves a record that no
+	// longer says what is on disk, and answering "unchanged" from it would
+	// leave the wrong version in place.
+	err = in.reconcile(ctx)
+	var prev *records.Install
+	if err == nil {
+		prev, err = in.existing(ctx, target)
+	}
 	unlock()
 	if err != nil {
 		return Outcome{}, err
@@ -231,13 +239,7 @@ func (in *Installer) lock() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err := flock(f, syscall.LOCK_EX); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -246,9 +248,34 @@ func (in *Installer) lock() (func(), error) {
 
 // newStage makes a staging folder in skillsDir/.skilldock-staging and holds a
 // lock on it until release, so cleanup by other runs can tell a live stage
-// from one a killed run left behind.
+// from one a killed run left behind. The lock file is made and locked before
+// the folder exists, and a cleaner removes the folder before the lock file,
+// so a live stage is never seen without its lock held.
 func newStage(skillsDir string) (string, func(), error) {
 	root := filepath.Join(skillsDir, stagingDir)
+	for attempt := 1; ; attempt++ {
+		dir, lf, err := tryStage(root)
+		if err == nil {
+			release := func() {
+				os.RemoveAll(dir)
+				os.Remove(dir + ".lock")
+				lf.Close()
+				os.Remove(root) // only succeeds when empty
+			}
+			return dir, release, nil
+		}
+		// Another run may remove the empty staging folder, or clean up our
+		// lock file before we locked it; both are worth another try, as is
+		// a name a dead run's leftover still holds.
+		if attempt == 10 || !(errors.Is(err, errStageLost) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist)) {
+			return "", nil, err
+		}
+	}
+}
+
+var errStageLost = errors.New("the staging lock was removed by another run")
+
+func tryStage(root string) (string, *os.File, error) {
 	if err := os.Mkdir(root, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", nil, err
 	}
@@ -256,50 +283,101 @@ func newStage(skillsDir string) (string, func(), error) {
 		return "", nil, errdef.Errorf(errdef.ErrInvalid, "%s is not a folder; remove it", root)
 	}
 	cleanStale(root)
-	dir, err := os.MkdirTemp(root, "stage-")
+	lf, err := os.CreateTemp(root, "stage-*.lock")
 	if err != nil {
 		return "", nil, err
 	}
-	lf, err := os.OpenFile(dir+".lock", os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		os.RemoveAll(dir)
+	if err := flock(lf, syscall.LOCK_EX); err != nil {
+		lf.Close()
+		os.Remove(lf.Name())
 		return "", nil, err
 	}
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+	if !stillLinked(lf) {
 		lf.Close()
-		os.RemoveAll(dir)
+		return "", nil, errStageLost
+	}
+	dir := strings.TrimSuffix(lf.Name(), ".lock")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		os.Remove(lf.Name())
+		lf.Close()
 		return "", nil, err
 	}
-	release := func() {
-		os.RemoveAll(dir)
-		os.Remove(dir + ".lock")
-		lf.Close()
-		os.Remove(root) // only succeeds when empty
-	}
-	return dir, release, nil
+	return dir, lf, nil
 }
 
-// cleanStale removes stages whose owner died: their lock is free.
+// cleanStale removes stages whose owner died: their lock is free, or they
+// have no lock file at all (a live stage always has one).
 func cleanStale(root string) {
+	if info, err := os.Lstat(root); err != nil || !info.IsDir() {
+		return
+	}
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return
 	}
+	seen := map[string]bool{}
 	for _, e := range entries {
-		if !e.IsDir() {
+		name := strings.TrimSuffix(e.Name(), ".lock")
+		if !strings.HasPrefix(name, "stage-") || seen[name] {
 			continue
 		}
-		dir := filepath.Join(root, e.Name())
-		lf, err := os.OpenFile(dir+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+		seen[name] = true
+		dir := filepath.Join(root, name)
+		lf, err := os.OpenFile(dir+".lock", os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			os.RemoveAll(dir)
+			continue
+		}
 		if err != nil {
 			continue
 		}
-		if syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		// Holding the lock, and it still being the file at that name, means
+		// no run owns the stage and no other cleaner got there first.
+		if flock(lf, syscall.LOCK_EX|syscall.LOCK_NB) == nil && stillLinked(lf) {
 			os.RemoveAll(dir)
 			os.Remove(dir + ".lock")
 		}
 		lf.Close()
 	}
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), how)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// stillLinked reports whether f is still the file at its name.
+func stillLinked(f *os.File) bool {
+	open, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	named, err := os.Lstat(f.Name())
+	return err == nil && os.SameFile(open, named)
+}
+
+// cleanStages removes what killed runs left in the staging folders of every
+// skills folder skilldock has installed into, and those folders when empty.
+func (in *Installer) cleanStages(ctx context.Context) error {
+	list, err := in.db.List(ctx, records.Filter{}, false)
+	if err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, rec := range list {
+		root := filepath.Join(filepath.Dir(rec.Path), stagingDir)
+		if done[root] {
+			continue
+		}
+		done[root] = true
+		cleanStale(root)
+		os.Remove(root) // only succeeds when empty
+	}
+	return nil
 }
 
 // reconcile finishes or drops intents left by killed runs, by looking at
@@ -338,7 +416,7 @@ func (in *Installer) reconcile(ctx context.Context) error {
 		}
 		cleanStale(filepath.Join(filepath.Dir(it.Path), stagingDir))
 	}
-	return nil
+	return in.cleanStages(ctx)
 }
 
 // Reconcile is reconcile under the lock, for readers (list, verify).

@@ -12,6 +12,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/skilldock/skilldock/internal/artifact"
 	"github.com/skilldock/skilldock/internal/clients"
 	"github.com/skilldock/skilldock/internal/errdef"
 	"github.com/skilldock/skilldock/internal/extract"
@@ -109,7 +110,13 @@ func (s *Service) Install(ctx context.Context, req InstallRequest) (*InstallResu
 	if err != nil {
 		return nil, err
 	}
-	sk, err := s.describeFull(desc, DefaultPullLimits().MaxUncompressed)
+	// The config names the skill; the layer is scanned for SKILL.md only
+	// when it does not. Extraction checks every entry and cap itself, so a
+	// scan beforehand would only decompress the layer twice.
+	sk, err := artifact.Describe(s.store, desc)
+	if err == nil && !sk.HasMetadata() {
+		sk, err = s.describeFull(desc, DefaultPullLimits().MaxUncompressed)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +136,7 @@ func (s *Service) Install(ctx context.Context, req InstallRequest) (*InstallResu
 			t.Clients = append(t.Clients, c.ID)
 			continue
 		}
-		byDir[dir] = &install.Target{Base: base, SkillsDir: dir, Clients: []string{c.ID}}
+		byDir[dir] = &install.Target{Base: targetBase(is.env, scope, base, dir), SkillsDir: dir, Clients: []string{c.ID}}
 		order = append(order, dir)
 	}
 	var targets []install.Target
@@ -173,6 +180,21 @@ func (s *Service) scopeBase(is *installState, scope clients.Scope, projectRoot s
 		return "", "", errdef.Errorf(errdef.ErrInvalid, "project root %s is not a folder", root)
 	}
 	return root, root, nil
+}
+
+// targetBase is the folder above which an install creates nothing. In the
+// user scope that is the home folder, except for agents that read skills
+// under $XDG_CONFIG_HOME when it lies outside the home folder.
+func targetBase(env clients.Env, scope clients.Scope, base, dir string) string {
+	if scope == clients.ScopeUser && !within(env.Home, dir) && within(env.XDGConfigHome, dir) {
+		return env.XDGConfigHome
+	}
+	return base
+}
+
+func within(parent, p string) bool {
+	rel, err := filepath.Rel(parent, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // resolveInstallSource turns the source into an artifact in the store: a

@@ -68,6 +68,7 @@ func Main(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	KeepGoEnv()
 	root, err := sharedTemp()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testutil:", err)

@@ -41,6 +41,30 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
+// noBody guards a route that takes no body. A body sent anyway is read up
+// to the limit, so that an oversized one is a 413 as on every other route
+// instead of being ignored while the route acts (a streamed body has no
+// length for the guard to refuse). On a route that can succeed, a
+// non-empty one is refused like an unknown field: the caller meant
+// something by it that the route would silently drop. Routes that only
+// answer 501 accept the contract's bodies.
+func noBody(h handlerFunc, strict bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			var maxBytes *http.MaxBytesError
+			if errors.As(err, &maxBytes) {
+				return err
+			}
+			return errdef.Errorf(errdef.ErrInvalid, "reading the request body: %v", err)
+		}
+		if n > 0 && strict {
+			return errdef.Errorf(errdef.ErrInvalid, "%s %s takes no request body; send none", r.Method, r.URL.Path)
+		}
+		return h(w, r)
+	}
+}
+
 // checkPath refuses a path the server could read differently from the
 // caller: relative (to whose working directory?), unclean ("a/../b" may
 // cross a symlink) or holding NUL (truncated by the kernel). Empty is

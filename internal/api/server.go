@@ -113,7 +113,11 @@ func (s *Server) router() chi.Router {
 		if rt.long {
 			d = s.cfg.LongTimeout
 		}
-		r.Method(rt.method, rt.chiPattern(), endpoint(rt.path, d, rt.handle))
+		h := rt.handle
+		if rt.body == nil && rt.method != http.MethodGet {
+			h = noBody(h, rt.status != 0)
+		}
+		r.Method(rt.method, rt.chiPattern(), endpoint(rt.path, d, h))
 	}
 	return r
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"errors"
@@ -91,8 +92,11 @@ func (ss *Session) Store() *Store { return ss.s }
 // verifies and renames it into place, Abort discards it. Memory use does not
 // depend on the blob's size.
 type BlobWriter struct {
-	s    *Store
-	f    *os.File
+	s *Store
+	f *os.File
+	// buf batches small writes into few syscalls: a gzip stream arrives in
+	// writes of about 250 bytes, one write(2) each without it.
+	buf  *bufio.Writer
 	h    hash.Hash
 	n    int64
 	done bool
@@ -104,11 +108,11 @@ func (ss *Session) NewBlob() (*BlobWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating a temporary blob in %s: %w", ss.s.path(tmpDir), err)
 	}
-	return &BlobWriter{s: ss.s, f: f, h: sha256.New()}, nil
+	return &BlobWriter{s: ss.s, f: f, buf: bufio.NewWriterSize(f, 256<<10), h: sha256.New()}, nil
 }
 
 func (w *BlobWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
+	n, err := w.buf.Write(p)
 	w.h.Write(p[:n])
 	w.n += int64(n)
 	return n, err
@@ -133,6 +137,10 @@ func (w *BlobWriter) Commit(expected digest.Digest) (digest.Digest, error) {
 	if expected != "" && expected != got {
 		w.f.Close()
 		return "", errdef.Errorf(errdef.ErrCorrupt, "content for %s has digest %s; nothing was stored", expected, got)
+	}
+	if err := w.buf.Flush(); err != nil {
+		w.f.Close()
+		return "", err
 	}
 	if err := w.f.Chmod(0o644); err != nil {
 		w.f.Close()

@@ -135,26 +135,39 @@ func (s *Skill) readConfig(src BlobSource, cfg ocispec.Descriptor) error {
 	if err != nil {
 		return err
 	}
-	// An image config keeps labels under config.Labels; vendor configs are
-	// read for the same keys at the top level, and anything else is ignored.
+	s.labels = configLabels(data)
+	return nil
+}
+
+// configLabels reads the labels of a config: an image config keeps them
+// under config.Labels; vendor configs are read for the same keys at the top
+// level, and anything else gives none.
+func configLabels(data []byte) map[string]string {
 	var img struct {
 		Config struct {
 			Labels map[string]string `json:"Labels"`
 		} `json:"config"`
 	}
 	if json.Unmarshal(data, &img) == nil && len(img.Config.Labels) > 0 {
-		s.labels = img.Config.Labels
-		return nil
+		return img.Config.Labels
 	}
+	labels := map[string]string{}
 	var flat map[string]any
 	if json.Unmarshal(data, &flat) == nil {
 		for k, v := range flat {
 			if str, ok := v.(string); ok {
-				s.labels[k] = str
+				labels[k] = str
 			}
 		}
 	}
-	return nil
+	return labels
+}
+
+// ConfigMetadata is the skill metadata a config blob's labels declare.
+func ConfigMetadata(data []byte) skill.Metadata {
+	s := &Skill{labels: configLabels(data)}
+	s.applyLabels()
+	return s.Metadata
 }
 
 func (s *Skill) applyLabels() {

@@ -25,6 +25,7 @@ type Options struct {
 // Result is a packed skill.
 type Result struct {
 	Index    ocispec.Descriptor // what a tag points at
+	Config   ocispec.Descriptor // the first platform's config
 	Layer    ocispec.Descriptor
 	Metadata skill.Metadata
 	Files    []artifact.FileEntry
@@ -94,6 +95,9 @@ func Build(ss *store.Session, c *skill.Checked, opts Options) (*Result, error) {
 			Config:       cfgDesc,
 			Layers:       []ocispec.Descriptor{res.Layer},
 			Annotations:  annotations,
+		}
+		if res.Config.Digest == "" {
+			res.Config = cfgDesc
 		}
 		mDesc, err := putJSON(ss, ocispec.MediaTypeImageManifest, m)
 		if err != nil {

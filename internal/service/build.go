@@ -90,9 +90,11 @@ func (s *Service) Build(ctx context.Context, req BuildRequest) (*BuildResult, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	tagged := res.Index
+	tagged.Annotations = listingHints(res)
 	err = s.store.UpdateIndex(func(idx *ocispec.Index) error {
 		for _, t := range tags {
-			store.SetTag(idx, t, res.Index, true)
+			store.SetTag(idx, t, tagged, true)
 		}
 		return nil
 	})
@@ -145,4 +147,19 @@ func buildTags(given []string, md skill.Metadata) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Listing hints stamped on a build's tag in index.json.
+const (
+	hintConfig     = store.HintPrefix + "config"
+	hintConfigSize = store.HintPrefix + "config-size"
+	hintSize       = store.HintPrefix + "size"
+)
+
+func listingHints(res *pack.Result) map[string]string {
+	return map[string]string{
+		hintConfig:     res.Config.Digest.String(),
+		hintConfigSize: strconv.FormatInt(res.Config.Size, 10),
+		hintSize:       strconv.FormatInt(res.Size, 10),
+	}
 }

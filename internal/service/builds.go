@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/skilldock/skilldock/internal/artifact"
@@ -52,6 +54,10 @@ func (s *Service) ListBuilds(ctx context.Context) ([]LocalBuild, error) {
 			for i := range work {
 				t := builds[i]
 				row := LocalBuild{Tag: t.Name, Digest: t.Descriptor.Digest.String()}
+				if s.listFromHints(t, &row) {
+					out[i] = row
+					continue
+				}
 				var sk *artifact.Skill
 				if v, ok := cache.Load(t.Descriptor.Digest); ok {
 					sk = v.(*artifact.Skill)
@@ -148,4 +154,28 @@ func (s *Service) GC(_ context.Context) (store.GCResult, error) { return s.store
 func (s *Service) Fsck(_ context.Context) (FsckReport, error) {
 	res, err := s.store.Fsck()
 	return FsckReport{FsckResult: res, Store: s.store.Root()}, err
+}
+
+// listFromHints fills a row from the hints build stamped in index.json and
+// the one config blob they name, without opening the index or manifests.
+// It reports false for tags without hints (written before hints existed, or
+// by other tools), which take the full path.
+func (s *Service) listFromHints(t store.Tag, row *LocalBuild) bool {
+	a := t.Descriptor.Annotations
+	dgst, err := digest.Parse(a[hintConfig])
+	if err != nil {
+		return false
+	}
+	cfgSize, err1 := strconv.ParseInt(a[hintConfigSize], 10, 64)
+	size, err2 := strconv.ParseInt(a[hintSize], 10, 64)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	data, err := s.store.ReadBlob(ocispec.Descriptor{Digest: dgst, Size: cfgSize}, artifact.MaxConfigSize)
+	if err != nil {
+		return false
+	}
+	md := artifact.ConfigMetadata(data)
+	row.Name, row.Version, row.Description, row.Size = md.Name, md.Version, md.Description, size
+	return true
 }

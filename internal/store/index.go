@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -21,6 +22,12 @@ const (
 	// changes a digest and never leaves the machine.
 	AnnotationLocalBuild = "dev.stacklok.toolhive.local-build"
 )
+
+// HintPrefix starts the store-local annotations skilldock keeps on a tag's
+// descriptor beside the marker (for example the config a listing reads), so
+// that "builds" answers from index.json and one small blob per build. Like
+// the marker they never leave the machine; tagging carries them along.
+const HintPrefix = "dev.skilldock.hint."
 
 // maxIndexSize bounds index.json; 10,000 tags take about 4 MiB.
 const maxIndexSize = 256 << 20
@@ -157,6 +164,11 @@ func SetTag(idx *ocispec.Index, name string, desc ocispec.Descriptor, localBuild
 	}
 	if localBuild {
 		d.Annotations[AnnotationLocalBuild] = "true"
+	}
+	for k, v := range desc.Annotations {
+		if strings.HasPrefix(k, HintPrefix) {
+			d.Annotations[k] = v
+		}
 	}
 	RemoveTag(idx, name)
 	idx.Manifests = append(idx.Manifests, d)

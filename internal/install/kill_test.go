@@ -104,7 +104,7 @@ func TestInstallKilledAtRandomMomentsLeavesOneWholeVersionAndTrueRecords(t *test
 	}
 
 	bin := testutil.Binary(t)
-	iterations := 36
+	iterations := 50
 	if testing.Short() {
 		iterations = 10
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skilldock/skilldock/internal/errdef"
+	"github.com/skilldock/skilldock/internal/records"
 )
 
 // stagingDir is the hidden folder inside an agent's skills folder where new
@@ -96,16 +97,8 @@ func (d Drift) Clean() bool {
 	return !d.Gone && len(d.Modified) == 0 && len(d.Missing) == 0 && len(d.Extra) == 0
 }
 
-// FileDigest is a recorded file.
-type FileDigest struct {
-	Path       string
-	Size       int64
-	SHA256     string
-	Executable bool
-}
-
 // Compare walks dir and compares it with the recorded files.
-func Compare(dir string, want []FileDigest) (Drift, error) {
+func Compare(dir string, want []records.File) (Drift, error) {
 	d := Drift{Modified: []string{}, Missing: []string{}, Extra: []string{}}
 	info, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -121,7 +114,7 @@ func Compare(dir string, want []FileDigest) (Drift, error) {
 	if !info.IsDir() {
 		return d, errdef.Errorf(errdef.ErrInvalid, "%s is no longer a folder", dir)
 	}
-	expected := map[string]FileDigest{}
+	expected := map[string]records.File{}
 	for _, f := range want {
 		expected[f.Path] = f
 	}

@@ -390,11 +390,7 @@ func (in *Installer) reconcile(ctx context.Context) error {
 	for _, it := range intents {
 		switch it.Action {
 		case "install":
-			want := make([]FileDigest, len(it.Record.Files))
-			for i, f := range it.Record.Files {
-				want[i] = FileDigest{Path: f.Path, Size: f.Size, SHA256: f.SHA256}
-			}
-			d, err := Compare(it.Path, want)
+			d, err := Compare(it.Path, it.Record.Files)
 			if err == nil && d.Clean() {
 				err = in.db.CommitInstall(ctx, it.Record)
 			} else {

@@ -442,11 +442,7 @@ func TestCompareReportsModifiedMissingAndExtraFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := make([]install.FileDigest, len(rec.Files))
-	for i, f := range rec.Files {
-		want[i] = install.FileDigest{Path: f.Path, Size: f.Size, SHA256: f.SHA256}
-	}
-	if d, err := install.Compare(dir, want); err != nil || !d.Clean() {
+	if d, err := install.Compare(dir, rec.Files); err != nil || !d.Clean() {
 		t.Fatalf("fresh install drifted: %+v %v", d, err)
 	}
 	mustWrite(t, filepath.Join(dir, "a.txt"), "A") // same size, other bytes
@@ -458,7 +454,7 @@ func TestCompareReportsModifiedMissingAndExtraFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSymlink(t, "/etc/passwd", filepath.Join(dir, "b.txt")) // a link where a file was
-	d, err := install.Compare(dir, want)
+	d, err := install.Compare(dir, rec.Files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +464,7 @@ func TestCompareReportsModifiedMissingAndExtraFiles(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	if d, err := install.Compare(dir, want); err != nil || !d.Gone || len(d.Missing) != len(want) {
+	if d, err := install.Compare(dir, rec.Files); err != nil || !d.Gone || len(d.Missing) != len(rec.Files) {
 		t.Errorf("a removed folder: %+v %v", d, err)
 	}
 }

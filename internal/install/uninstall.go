@@ -66,11 +66,7 @@ func (in *Installer) Uninstall(ctx context.Context, req RemoveRequest) (RemoveOu
 	}
 	if _, err := os.Lstat(rec.Path); err == nil {
 		if !req.Force {
-			want := make([]FileDigest, len(rec.Files))
-			for i, f := range rec.Files {
-				want[i] = FileDigest{Path: f.Path, Size: f.Size, SHA256: f.SHA256}
-			}
-			d, err := Compare(rec.Path, want)
+			d, err := Compare(rec.Path, rec.Files)
 			if err != nil {
 				return RemoveOutcome{}, err
 			}

@@ -60,6 +60,16 @@ func (s *Service) installs(ctx context.Context) (*installState, error) {
 	return st, st.err
 }
 
+// reconciled opens the install state and settles what killed runs left, so
+// what follows reads records that describe the disk.
+func (s *Service) reconciled(ctx context.Context) (*installState, error) {
+	is, err := s.installs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return is, is.installer.Reconcile(ctx)
+}
+
 // InstallRequest asks for a skill to be installed.
 type InstallRequest struct {
 	Source            string // local tag, registry reference or skill folder
@@ -293,11 +303,8 @@ func (s *Service) List(ctx context.Context, req ListRequest) ([]records.Install,
 
 // Info returns every install of a skill, with its files.
 func (s *Service) Info(ctx context.Context, name string) ([]records.Install, error) {
-	is, err := s.installs(ctx)
+	is, err := s.reconciled(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := is.installer.Reconcile(ctx); err != nil {
 		return nil, err
 	}
 	list, err := is.db.List(ctx, records.Filter{Name: name}, true)
@@ -395,11 +402,8 @@ type VerifyResult struct {
 
 // Verify compares installed files with their recorded digests.
 func (s *Service) Verify(ctx context.Context, name string) ([]VerifyResult, error) {
-	is, err := s.installs(ctx)
+	is, err := s.reconciled(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := is.installer.Reconcile(ctx); err != nil {
 		return nil, err
 	}
 	list, err := is.db.List(ctx, records.Filter{Name: name}, true)
@@ -411,11 +415,7 @@ func (s *Service) Verify(ctx context.Context, name string) ([]VerifyResult, erro
 	}
 	out := []VerifyResult{}
 	for _, rec := range list {
-		want := make([]install.FileDigest, len(rec.Files))
-		for i, f := range rec.Files {
-			want[i] = install.FileDigest{Path: f.Path, Size: f.Size, SHA256: f.SHA256}
-		}
-		d, err := install.Compare(rec.Path, want)
+		d, err := install.Compare(rec.Path, rec.Files)
 		if err != nil {
 			return nil, err
 		}

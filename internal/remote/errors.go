@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +61,12 @@ func (c *Client) classify(registry, what string, err error) error {
 	if errors.Is(err, orasdef.ErrNotFound) {
 		return errdef.Errorf(errdef.ErrNotFound, "%s not found on %s", what, registry)
 	}
+	// Most often a registry with a certificate from a private CA; both ways
+	// out are the user's to choose, so name them.
+	var certErr *tls.CertificateVerificationError
+	if errors.As(err, &certErr) {
+		return errdef.Errorf(errdef.ErrUpstream, "cannot verify the TLS certificate of %s: %v; if a private CA issued it, point SSL_CERT_FILE at that CA's PEM file, or use --insecure to skip verification", registry, certErr.Err)
+	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
 		hint := "check the address, or use --plain-http for a registry without TLS"
@@ -98,6 +105,11 @@ func transient(err error) bool {
 	}
 	var ue *errdef.UserError
 	if errors.As(err, &ue) {
+		return false
+	}
+	// A certificate that failed verification fails it again.
+	var certErr *tls.CertificateVerificationError
+	if errors.As(err, &certErr) {
 		return false
 	}
 	var resp *errcode.ErrorResponse

@@ -1,7 +1,3 @@
-// Package testutil holds helpers shared by skilldock's tests: making skill
-// folders, building the real binary once per test binary, running it, and
-// deciding whether a test that needs an external tool skips or fails. It is
-// imported only from _test.go files and holds no product behaviour.
 package testutil
 
 import (

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,8 +10,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/opencontainers/go-digest"
 
 	"github.com/skilldock/skilldock/internal/pack"
 	"github.com/skilldock/skilldock/internal/service"
@@ -23,17 +23,22 @@ import (
 // layer the floor produces, whatever the caller's environment says.
 var epoch0 = time.Unix(0, 0).UTC()
 
-// buildBinary compiles the real CLI once, as "make build" does, so the
-// process measurements include exactly what a user runs.
-func buildBinary(ctx context.Context, dir string) (string, error) {
+// moduleRoot is the folder of skilldock's go.mod.
+func moduleRoot(ctx context.Context) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(out)))
-	if root == "." || root == "" {
+	if root == "." || root == "" || strings.TrimSpace(string(out)) == os.DevNull {
 		return "", fmt.Errorf("run the benchmark inside the skilldock module (go run ./bench)")
 	}
+	return root, nil
+}
+
+// buildBinary compiles the real CLI once, as "make build" does, so the
+// process measurements include exactly what a user runs.
+func buildBinary(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "skilldock")
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/skilldock")
 	cmd.Dir = root
@@ -70,41 +75,16 @@ func inProcessBuild(ctx context.Context, sk *genSkill, dir string) (timing, *ser
 	return m.stop(), res, err
 }
 
-// procResult is one run of the real binary.
-type procResult struct {
-	Elapsed timing // wall clock from fork to exit (includes process start); the child's CPU time
-	MaxRSS  int64  // peak resident set, bytes
-	Stdout  []byte
-}
-
-// runProcess runs the skilldock binary and reports its wall time and peak
-// RSS. ru_maxrss comes from wait4 for exactly this child, in KiB on Linux.
-func runProcess(ctx context.Context, bin string, args ...string) (procResult, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=0")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	elapsed := time.Since(start)
-	if err != nil {
-		return procResult{}, fmt.Errorf("skilldock %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return procResult{}, fmt.Errorf("no rusage for the child process on %s", runtime.GOOS)
-	}
-	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return procResult{Elapsed: timing{Wall: elapsed, CPU: cpu}, MaxRSS: ru.Maxrss << 10, Stdout: stdout.Bytes()}, nil
-}
-
 // binaryBuild runs "skilldock build DIR --store STORE" as a child process.
-func binaryBuild(ctx context.Context, bin string, sk *genSkill, store string) (procResult, string, error) {
+func binaryBuild(ctx context.Context, t *tools, sk *genSkill, store string, tags ...string) (procResult, string, error) {
 	args := []string{"build", sk.Dir, "--store", store, "--output", "json"}
 	if l := limitsFor(sk.Bytes); l != pack.DefaultLimits() {
 		args = append(args, "--max-total-size", strconv.FormatInt(l.MaxTotalSize, 10))
 	}
-	res, err := runProcess(ctx, bin, args...)
+	for _, tag := range tags {
+		args = append(args, "-t", tag)
+	}
+	res, err := t.skilldock(ctx, args...)
 	if err != nil {
 		return res, "", err
 	}
@@ -125,16 +105,31 @@ type buildSamples struct {
 	LayerDigest           string
 	IndexDigest           string
 	SameLayer             bool // floor digest == skilldock's layer digest
+
+	// The oras CLI, when installed: "oras push --oci-layout" of a tarball of
+	// the same files made once before the rounds (Oras), and making the
+	// tarball with "tar czf" in the round followed by the same push (Tar,
+	// then OrasAfterTar; TarOras is their sum).
+	Oras, Tar, OrasAfterTar, TarOras []timing
+	TarballSize                      int64
 }
 
-// benchBuild alternates floor, in-process build and binary build, round after
-// round, so that whatever else the shared machine is doing at a moment hits
-// all three alike. Round 0 is a warm-up that is not reported: it faults in
-// the binary and grows the bench's heap, and is where the outputs are
-// checked against each other. withBuild false runs only the binary (the
-// -only rss case).
-func benchBuild(ctx context.Context, cfg config, bin string, sk *genSkill, scratch string, withBuild bool) (*buildSamples, error) {
+// benchBuild alternates floor, in-process build, binary build and the two
+// oras runs, round after round, so that whatever else the shared machine is
+// doing at a moment hits all of them alike. Round 0 is a warm-up that is
+// not reported: it faults in the binaries and grows the bench's heap, and is
+// where the outputs are checked against each other. withBuild false runs
+// only the binary (the -only rss case).
+func benchBuild(ctx context.Context, cfg config, t *tools, sk *genSkill, scratch string, withBuild bool) (*buildSamples, error) {
 	s := &buildSamples{}
+	var ob *orasBuild
+	if withBuild && t.oras != "" {
+		var err error
+		if ob, err = prepareOrasBuild(ctx, t, sk, filepath.Join(scratch, "oras")); err != nil {
+			return nil, err
+		}
+		s.TarballSize = ob.size
+	}
 	for round := 0; round <= cfg.runs; round++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -167,7 +162,7 @@ func benchBuild(ctx context.Context, cfg config, bin string, sk *genSkill, scrat
 			progress("round %d/%d: floor %s, in-process build %s", round, cfg.runs, fl.Elapsed.Wall.Round(time.Millisecond), d.Wall.Round(time.Millisecond))
 		}
 		store := filepath.Join(scratch, fmt.Sprintf("binary-%d", round))
-		pr, dig, err := binaryBuild(ctx, bin, sk, store)
+		pr, dig, err := binaryBuild(ctx, t, sk, store)
 		if err != nil {
 			return nil, err
 		}
@@ -184,8 +179,113 @@ func benchBuild(ctx context.Context, cfg config, bin string, sk *genSkill, scrat
 			s.Binary = append(s.Binary, pr.Elapsed)
 			s.RSS = append(s.RSS, pr.MaxRSS)
 		}
+		if ob == nil {
+			continue
+		}
+		push, err := ob.push(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		tar, after, err := ob.tarPush(ctx, t, sk, round)
+		if err != nil {
+			return nil, err
+		}
+		progress("round %d/%d: oras push of the prepared tarball %s; tar czf %s + oras push %s",
+			round, cfg.runs, push.Wall.Round(time.Millisecond), tar.Wall.Round(time.Millisecond), after.Wall.Round(time.Millisecond))
+		if !warm {
+			s.Oras = append(s.Oras, push)
+			s.Tar = append(s.Tar, tar)
+			s.OrasAfterTar = append(s.OrasAfterTar, after)
+			s.TarOras = append(s.TarOras, timing{Wall: tar.Wall + after.Wall, CPU: tar.CPU + after.CPU})
+		}
 	}
 	return s, nil
+}
+
+// orasBuild is the oras CLI's side of the build comparison: what a user
+// without skilldock would run to get the same files into an OCI layout.
+type orasBuild struct {
+	dir    string // scratch folder
+	ball   string // the tarball made once, dir/prepared/skill.tgz
+	size   int64
+	digest digest.Digest
+}
+
+// orasLayerType is the media type given to oras for the tarball, the one
+// skilldock's layers have.
+const orasLayerType = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+// prepareOrasBuild makes the tarball the oras-only runs push, once and
+// untimed, with the same command the "incl. tarball" runs time.
+func prepareOrasBuild(ctx context.Context, t *tools, sk *genSkill, dir string) (*orasBuild, error) {
+	ob := &orasBuild{dir: dir}
+	prepared := filepath.Join(dir, "prepared")
+	if err := os.MkdirAll(prepared, 0o755); err != nil {
+		return nil, err
+	}
+	if _, err := ob.tar(ctx, t, sk, prepared); err != nil {
+		return nil, err
+	}
+	ob.ball = filepath.Join(prepared, "skill.tgz")
+	f, err := os.Open(ob.ball)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, err := digest.SHA256.FromReader(f)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	ob.size, ob.digest = info.Size(), d
+	return ob, nil
+}
+
+// tar runs "tar czf DIR/skill.tgz bench-skill" from the skill's parent, as a
+// person packing the folder by hand would.
+func (ob *orasBuild) tar(ctx context.Context, t *tools, sk *genSkill, dir string) (timing, error) {
+	pr, err := t.run(ctx, proc{path: "tar", args: []string{"czf", filepath.Join(dir, "skill.tgz"), filepath.Base(sk.Dir)}, dir: filepath.Dir(sk.Dir)})
+	return pr.Elapsed, err
+}
+
+// orasPush runs "oras push --oci-layout DIR/layout:bench skill.tgz:TYPE" in
+// dir, which holds skill.tgz (oras refuses absolute file paths), into a
+// layout that does not exist yet, and checks the layer arrived.
+func (ob *orasBuild) orasPush(ctx context.Context, t *tools, dir string, want digest.Digest) (timing, error) {
+	layout := filepath.Join(dir, "layout")
+	pr, err := t.run(ctx, proc{path: t.oras, dir: dir, args: []string{
+		"push", "--oci-layout", layout + ":bench", "skill.tgz:" + orasLayerType}})
+	if err != nil {
+		return timing{}, err
+	}
+	if want != "" {
+		if _, err := os.Stat(filepath.Join(layout, "blobs", "sha256", want.Encoded())); err != nil {
+			return timing{}, fmt.Errorf("oras push --oci-layout did not store the tarball: %w", err)
+		}
+	}
+	return pr.Elapsed, os.RemoveAll(layout)
+}
+
+// push times oras on the prepared tarball.
+func (ob *orasBuild) push(ctx context.Context, t *tools) (timing, error) {
+	return ob.orasPush(ctx, t, filepath.Dir(ob.ball), ob.digest)
+}
+
+// tarPush times "tar czf" and then oras on what it made, in a fresh folder.
+func (ob *orasBuild) tarPush(ctx context.Context, t *tools, sk *genSkill, round int) (tar, push timing, err error) {
+	dir := filepath.Join(ob.dir, fmt.Sprintf("round-%d", round))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return tar, push, err
+	}
+	defer os.RemoveAll(dir)
+	if tar, err = ob.tar(ctx, t, sk, dir); err != nil {
+		return tar, push, err
+	}
+	push, err = ob.orasPush(ctx, t, dir, "")
+	return tar, push, err
 }
 
 // checkLayer confirms the floor compressed the very bytes skilldock stored,

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,12 +48,20 @@ type populateInfo struct {
 	// were tagged in one index update.
 	Fast        int
 	FastElapsed time.Duration
+	// Hinted is how many of the store's builds carry the listing hints
+	// service.Build stamps in index.json: all of them, or the listing would
+	// time the slow path for some.
+	Hinted int
 }
 
 // benchList grows one store through each size in turn and times the listing
 // at each. Builds are distinct skills (their own name and description), as
 // in a real store, so nothing is shared between them.
-func benchList(ctx context.Context, cfg config, bin, scratch string) ([]listSample, error) {
+//
+// service.Build fills each size until the populate budget runs out, or
+// until the run's own budget is nearly spent (listReserve before it),
+// whichever is sooner.
+func benchList(ctx context.Context, cfg config, t *tools, scratch string, runDeadline time.Time) ([]listSample, error) {
 	storeDir := filepath.Join(scratch, "list-store")
 	svc, err := service.New(service.Config{StorePath: storeDir})
 	if err != nil {
@@ -66,9 +78,13 @@ func benchList(ctx context.Context, cfg config, bin, scratch string) ([]listSamp
 		p.Added = target - have
 		// service.Build gets the budget; whatever it has not built by then is
 		// written the fast way, so a slow store cannot stall the benchmark.
-		progress("list: adding %d builds with service.Build (budget %s)", target-have, cfg.populateBudget)
 		start := time.Now()
-		n, last, err := populateService(ctx, svc, scratch, have, target, cfg.seed, start.Add(cfg.populateBudget))
+		deadline := start.Add(cfg.populateBudget)
+		if d := runDeadline.Add(-listReserve); d.Before(deadline) {
+			deadline = d
+		}
+		progress("list: adding %d builds with service.Build (budget %s)", target-have, time.Until(deadline).Round(time.Second))
+		n, last, err := populateService(ctx, svc, scratch, have, target, cfg.seed, deadline)
 		if err != nil {
 			return nil, err
 		}
@@ -78,20 +94,27 @@ func benchList(ctx context.Context, cfg config, bin, scratch string) ([]listSamp
 			progress("list: budget spent after %d builds (last ones %s each); writing the other %d with pack.Build into one session and one index update",
 				n, last.Round(time.Millisecond), target-have)
 			start = time.Now()
-			if err := populateFast(ctx, svc.Store(), scratch, have, target, cfg.seed); err != nil {
+			hints, err := hintKeys(svc.Store())
+			if err != nil {
+				return nil, err
+			}
+			if err := populateFast(ctx, svc.Store(), scratch, have, target, cfg.seed, hints); err != nil {
 				return nil, err
 			}
 			p.Fast, p.FastElapsed = target-have, time.Since(start)
 			have = target
 		}
-		progress("list: %d builds in the store", target)
+		if p.Hinted, err = countHinted(svc.Store()); err != nil {
+			return nil, err
+		}
+		progress("list: %d builds in the store, %d with listing hints", have, p.Hinted)
 
 		for round := 0; round <= cfg.runs; round++ {
-			pr, err := runProcess(ctx, bin, "builds", "--output", "json", "--store", storeDir)
+			pr, err := t.skilldock(ctx, "builds", "--output", "json", "--store", storeDir)
 			if err != nil {
 				return nil, err
 			}
-			if err := checkListing(pr.Stdout, target); err != nil {
+			if err := checkListing(pr.Stdout, have); err != nil {
 				return nil, err
 			}
 			runtime.GC()
@@ -101,8 +124,8 @@ func benchList(ctx context.Context, cfg config, bin, scratch string) ([]listSamp
 			if err != nil {
 				return nil, err
 			}
-			if len(rows) != target {
-				return nil, fmt.Errorf("service.ListBuilds listed %d builds; the store holds %d", len(rows), target)
+			if len(rows) != have {
+				return nil, fmt.Errorf("service.ListBuilds listed %d builds; the store holds %d", len(rows), have)
 			}
 			if round == 0 {
 				continue // warm-up: page cache and the bench's heap
@@ -164,7 +187,9 @@ func populateService(ctx context.Context, svc *service.Service, scratch string, 
 	epoch := epoch0
 	var recent []time.Duration
 	i := from
-	for ; i < to && time.Now().Before(deadline); i++ {
+	// At least one build goes this way even past the deadline: the fast way
+	// copies the listing hints off it.
+	for ; i < to && (i == from || time.Now().Before(deadline)); i++ {
 		if err := ctx.Err(); err != nil {
 			return 0, 0, err
 		}
@@ -202,7 +227,11 @@ func populateService(ctx context.Context, svc *service.Service, scratch string, 
 // then tags them all in ONE index update. service.Build's cost per build
 // grows with the store because each one rewrites index.json; this does that
 // once.
-func populateFast(ctx context.Context, st *store.Store, scratch string, from, to int, seed uint64) error {
+//
+// The tags carry the listing hints service.Build would stamp (hints names
+// them, taken from a build service.Build made), so the listing reads them
+// the same way whichever path a build took.
+func populateFast(ctx context.Context, st *store.Store, scratch string, from, to int, seed uint64, hints listHints) error {
 	ss, err := st.Begin()
 	if err != nil {
 		return err
@@ -219,7 +248,7 @@ func populateFast(ctx context.Context, st *store.Store, scratch string, from, to
 	for range 4 * runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range jobs {
-				tag, desc, err := packTiny(ss, scratch, from+i, seed)
+				tag, desc, err := packTiny(ss, scratch, from+i, seed, hints)
 				if err != nil {
 					select {
 					case errs <- err:
@@ -261,7 +290,7 @@ feed:
 	})
 }
 
-func packTiny(ss *store.Session, scratch string, i int, seed uint64) (string, ocispec.Descriptor, error) {
+func packTiny(ss *store.Session, scratch string, i int, seed uint64, hints listHints) (string, ocispec.Descriptor, error) {
 	dir, err := writeTinySkill(scratch, i, seed)
 	if err != nil {
 		return "", ocispec.Descriptor{}, err
@@ -280,7 +309,66 @@ func packTiny(ss *store.Session, scratch string, i int, seed uint64) (string, oc
 	if err != nil {
 		return "", ocispec.Descriptor{}, err
 	}
-	return r.String(), res.Index, nil
+	desc := res.Index
+	desc.Annotations = map[string]string{
+		hints.config:     res.Config.Digest.String(),
+		hints.configSize: strconv.FormatInt(res.Config.Size, 10),
+		hints.size:       strconv.FormatInt(res.Size, 10),
+	}
+	return r.String(), desc, nil
+}
+
+// listReserve is what the listing section keeps of the run's budget for
+// writing the rest of a store size the fast way and timing its listing.
+const listReserve = 2 * time.Minute
+
+// listHints are the annotation keys of the listing hints service.Build
+// stamps on a build's tag: the first platform's config (digest and size)
+// and the artifact's size. The benchmark cannot call the service's own
+// code for the fast path, so it reads the keys off a tag service.Build
+// wrote and refuses to go on if they are not the three it knows how to
+// fill: a stale copy would silently time the slow listing path.
+type listHints struct{ config, configSize, size string }
+
+func hintKeys(st *store.Store) (listHints, error) {
+	h := listHints{config: store.HintPrefix + "config", configSize: store.HintPrefix + "config-size", size: store.HintPrefix + "size"}
+	tags, err := st.Tags()
+	if err != nil {
+		return h, err
+	}
+	for _, t := range tags {
+		if !t.LocalBuild {
+			continue
+		}
+		var got []string
+		for k := range t.Descriptor.Annotations {
+			if strings.HasPrefix(k, store.HintPrefix) {
+				got = append(got, k)
+			}
+		}
+		slices.Sort(got)
+		want := []string{h.config, h.configSize, h.size}
+		if !slices.Equal(got, want) {
+			return h, fmt.Errorf("service.Build stamped the listing hints %q on %s; the benchmark's fast populate writes %q: update packTiny", got, t.Name, want)
+		}
+		return h, nil
+	}
+	return h, errors.New("no build made by service.Build to read the listing hints from; raise -populate-budget")
+}
+
+// countHinted counts the builds whose tag carries the listing hint.
+func countHinted(st *store.Store) (int, error) {
+	tags, err := st.Tags()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range tags {
+		if t.LocalBuild && t.Descriptor.Annotations[store.HintPrefix+"config"] != "" {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // writeTinySkill writes skill number i: a SKILL.md and one script, with a

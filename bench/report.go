@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -65,19 +66,28 @@ func mibs(ns []int64) []float64 {
 }
 
 // report is the markdown the benchmark prints: a few lines on when, where and
-// how, then one table.
+// how, then one table. Rows are grouped so the table reads in the same
+// order whichever sections ran, and in whatever order they ran.
 type report struct {
 	header []string
-	rows   [][5]string
+	group  string // of the rows added next
+	rows   map[string][][5]string
 }
+
+// groupOrder is the order of the table's groups.
+var groupOrder = []string{"build", "remote", "install", "startup", "rss", "list"}
 
 func (r *report) note(format string, args ...any) {
 	r.header = append(r.header, fmt.Sprintf(format, args...))
 }
 
-// row adds a measurement; f formats each of median, min and max.
+// row adds a measurement to the current group; f formats each of median,
+// min and max.
 func (r *report) row(name string, s summary, f string, notes string) {
-	r.rows = append(r.rows, [5]string{name, fmt.Sprintf(f, s.Med), fmt.Sprintf(f, s.Min), fmt.Sprintf(f, s.Max), notes})
+	if r.rows == nil {
+		r.rows = map[string][][5]string{}
+	}
+	r.rows[r.group] = append(r.rows[r.group], [5]string{name, fmt.Sprintf(f, s.Med), fmt.Sprintf(f, s.Min), fmt.Sprintf(f, s.Max), notes})
 }
 
 func (r *report) markdown() string {
@@ -86,8 +96,16 @@ func (r *report) markdown() string {
 		b.WriteString(h + "  \n")
 	}
 	b.WriteString("\n| Measurement | Median | Min | Max | Notes |\n|---|---:|---:|---:|---|\n")
-	for _, row := range r.rows {
-		b.WriteString("| " + strings.Join(row[:], " | ") + " |\n")
+	groups := slices.Clone(groupOrder)
+	for g := range r.rows {
+		if !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	for _, g := range groups {
+		for _, row := range r.rows[g] {
+			b.WriteString("| " + strings.Join(row[:], " | ") + " |\n")
+		}
 	}
 	return b.String()
 }
@@ -127,12 +145,47 @@ func procField(path, key, def string) string {
 	return def
 }
 
-// commandLine is how to run this again. Under "go run" os.Args[0] is a
-// throwaway path, so it is shown as the command people type.
+// commandLine is how to run this again, as markdown. Under "go run"
+// os.Args[0] is a throwaway path, so it is shown as the command people type.
 func commandLine() string {
 	name := os.Args[0]
 	if strings.Contains(name, "go-build") {
 		name = "go run ./bench"
 	}
-	return strings.TrimSpace(name + " " + strings.Join(os.Args[1:], " "))
+	args := []string{name}
+	for _, a := range os.Args[1:] {
+		if a == "" || strings.ContainsAny(a, " \t'\"") {
+			a = strconv.Quote(a)
+		}
+		args = append(args, a)
+	}
+	cmd := "`" + strings.Join(args, " ") + "`"
+	// make exports MAKELEVEL; "make bench" is the only target that runs this.
+	if os.Getenv("MAKELEVEL") != "" && os.Getenv("SKILLDOCK_TEST_REGISTRY") != "" {
+		cmd = "`make bench` (that is `scripts/test-deps.sh`, then `scripts/with-registries.sh " + strings.Trim(cmd, "`") + "`)"
+	}
+	return cmd
+}
+
+// The results in docs/performance.md sit between these two lines, which the
+// benchmark rewrites and leaves everything else alone.
+const (
+	resultsBegin = "<!-- bench results: begin; written by go run ./bench, edit outside the markers -->"
+	resultsEnd   = "<!-- bench results: end -->"
+)
+
+// replaceResults puts md between the markers in the file at path.
+func replaceResults(path, md string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	text := string(b)
+	i := strings.Index(text, resultsBegin)
+	j := strings.Index(text, resultsEnd)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no results markers (%q, then %q); the report was not written there", path, resultsBegin, resultsEnd)
+	}
+	text = text[:i+len(resultsBegin)] + "\n" + md + "\n" + text[j:]
+	return os.WriteFile(path, []byte(text), 0o644)
 }

@@ -163,16 +163,15 @@ func configLabels(data []byte) map[string]string {
 	return labels
 }
 
-// ConfigMetadata is the skill metadata a config blob's labels declare.
+// ConfigMetadata is the skill metadata a config blob's labels declare. It
+// leaves the file list alone: listings call it once per build and never
+// show files.
 func ConfigMetadata(data []byte) skill.Metadata {
-	s := &Skill{labels: configLabels(data)}
-	s.applyLabels()
-	return s.Metadata
+	return metadataFromLabels(configLabels(data))
 }
 
-func (s *Skill) applyLabels() {
-	l := s.labels
-	s.Metadata = skill.Metadata{
+func metadataFromLabels(l map[string]string) skill.Metadata {
+	md := skill.Metadata{
 		Name:          l[LabelName],
 		Description:   l[LabelDescription],
 		Version:       l[LabelVersion],
@@ -180,8 +179,14 @@ func (s *Skill) applyLabels() {
 		Compatibility: l[LabelCompatibility],
 	}
 	if raw := l[LabelAllowedTools]; raw != "" {
-		_ = json.Unmarshal([]byte(raw), &s.Metadata.AllowedTools)
+		_ = json.Unmarshal([]byte(raw), &md.AllowedTools)
 	}
+	return md
+}
+
+func (s *Skill) applyLabels() {
+	l := s.labels
+	s.Metadata = metadataFromLabels(l)
 	if raw := l[LabelFileDigests]; raw != "" {
 		var files []FileEntry
 		if json.Unmarshal([]byte(raw), &files) == nil {

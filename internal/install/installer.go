@@ -279,7 +279,11 @@ func tryStage(root string) (string, *os.File, error) {
 	if err := os.Mkdir(root, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", nil, err
 	}
-	if info, err := os.Lstat(root); err != nil || !info.IsDir() {
+	info, err := os.Lstat(root)
+	if err != nil {
+		return "", nil, err // removed by another run's release: try again
+	}
+	if !info.IsDir() {
 		return "", nil, errdef.Errorf(errdef.ErrInvalid, "%s is not a folder; remove it", root)
 	}
 	cleanStale(root)

@@ -1,6 +1,7 @@
 package install_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -122,11 +123,18 @@ func TestInstallKilledAtRandomMomentsLeavesOneWholeVersionAndTrueRecords(t *test
 		killed := false
 		select {
 		case <-timer.C:
-			if err := cmd.Process.Kill(); err != nil {
+			err := cmd.Process.Kill()
+			switch {
+			case errors.Is(err, os.ErrProcessDone):
+				// It finished between the timer and the kill.
+			case err != nil:
 				t.Fatal(err)
+			default:
+				killed = true
 			}
-			killed = true
-			<-done
+			if werr := <-done; !killed && werr != nil {
+				t.Fatalf("iteration %d: install %s failed on its own: %v", i, v.tag, werr)
+			}
 		case err := <-done:
 			timer.Stop()
 			if err != nil {

@@ -99,7 +99,9 @@ func NewRoot(streams Streams) *cobra.Command {
 		Use:   "skilldock",
 		Short: "Build, ship and install AI agent skills as OCI artifacts",
 		Long: `skilldock builds skill folders (a SKILL.md plus scripts, references and assets)
-into reproducible OCI artifacts in a local store, and manages them there.
+into reproducible OCI artifacts in a local store, ships them through any OCI
+registry, and installs them where AI agents read them. "skilldock serve" offers
+the same operations as a REST API, and --server runs any command through one.
 
 The store is an OCI image layout at $XDG_DATA_HOME/skilldock/store
 (~/.local/share/skilldock/store); --store or SKILLDOCK_STORE picks another.`,

@@ -97,7 +97,8 @@ func firstError(resp *errcode.ErrorResponse) string {
 // stops when its context is done, since net/http's timeouts match
 // context.DeadlineExceeded too.
 func transient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
+	var final finalError
+	if err == nil || errors.Is(err, context.Canceled) || errors.As(err, &final) {
 		return false
 	}
 	if errors.Is(err, errdef.ErrCorrupt) {

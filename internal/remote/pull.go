@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -57,6 +58,11 @@ type PullHooks struct {
 	// any layer is fetched, so an artifact that is not a skill is refused
 	// without downloading its layers.
 	BeforeLayers func(root ocispec.Descriptor) error
+	// ScanLayer, when set, reads each layer's bytes while they download, on
+	// its own goroutine, so checks of the uncompressed content overlap the
+	// transfer instead of following it. An error stops the download and is
+	// final: the same bytes would fail the same way again.
+	ScanLayer func(r io.Reader) error
 }
 
 // Pull copies the graph under root from src into the store through ss. Every
@@ -70,7 +76,7 @@ func (c *Client) Pull(ctx context.Context, ss *store.Session, src ref.Reference,
 	}
 	st := ss.Store()
 	var layers []ocispec.Descriptor
-	fetch := func(desc ocispec.Descriptor, max int64, kind string) error {
+	fetch := func(desc ocispec.Descriptor, max int64, kind string, scan func(io.Reader) error) error {
 		if desc.Size > max {
 			return errdef.Errorf(errdef.ErrLimit, "%s %s is %s; the limit is %s", kind, desc.Digest, units.Human(desc.Size), units.Human(max))
 		}
@@ -88,7 +94,10 @@ func (c *Client) Pull(ctx context.Context, ss *store.Session, src ref.Reference,
 				return err
 			}
 			defer rc.Close()
-			return ss.Ingest(desc, countingReader{r: rc, t: t})
+			if scan == nil {
+				return ss.Ingest(desc, countingReader{r: rc, t: t})
+			}
+			return ingestScanning(ss, desc, countingReader{r: rc, t: t}, scan)
 		})
 		t.Done(false, err)
 		return c.classify(src.Registry, fmt.Sprintf("%s %s of %s", kind, desc.Digest, src.Name()), err)
@@ -100,7 +109,7 @@ func (c *Client) Pull(ctx context.Context, ss *store.Session, src ref.Reference,
 		if count++; count > lim.MaxManifests {
 			return errdef.Errorf(errdef.ErrLimit, "%s references more than %d manifests", src, lim.MaxManifests)
 		}
-		if err := fetch(d, lim.MaxManifestSize, "manifest"); err != nil {
+		if err := fetch(d, lim.MaxManifestSize, "manifest", nil); err != nil {
 			return err
 		}
 		data, err := st.ReadBlob(d, lim.MaxManifestSize)
@@ -117,12 +126,12 @@ func (c *Client) Pull(ctx context.Context, ss *store.Session, src ref.Reference,
 			return errdef.Errorf(errdef.ErrCorrupt, "manifest %s from %s is not valid JSON: %v", d.Digest, src.Registry, err)
 		}
 		if m.Config != nil {
-			if err := fetch(*m.Config, lim.MaxConfigSize, "config"); err != nil {
+			if err := fetch(*m.Config, lim.MaxConfigSize, "config", nil); err != nil {
 				return err
 			}
 		}
 		for _, b := range m.Blobs {
-			if err := fetch(b, lim.MaxConfigSize, "blob"); err != nil {
+			if err := fetch(b, lim.MaxConfigSize, "blob", nil); err != nil {
 				return err
 			}
 		}
@@ -154,9 +163,44 @@ func (c *Client) Pull(ctx context.Context, ss *store.Session, src ref.Reference,
 			continue
 		}
 		seen[l.Digest.String()] = true
-		if err := fetch(l, lim.MaxLayerSize, "layer"); err != nil {
+		if err := fetch(l, lim.MaxLayerSize, "layer", hooks.ScanLayer); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// ingestScanning stores r as desc while scan reads a copy of the same bytes
+// through a pipe. A scan that refuses the content closes the pipe, which
+// stops the download at once; its error wins and is marked final.
+func ingestScanning(ss *store.Session, desc ocispec.Descriptor, r io.Reader, scan func(io.Reader) error) error {
+	pr, pw := io.Pipe()
+	scanned := make(chan error, 1)
+	go func() {
+		err := scan(pr)
+		if err != nil {
+			pr.CloseWithError(err)
+		} else {
+			// The scan may stop at the end of the tar, before the gzip
+			// trailer: keep draining so the download is never blocked.
+			_, _ = io.Copy(io.Discard, pr)
+		}
+		scanned <- err
+	}()
+	ierr := ss.Ingest(desc, io.TeeReader(r, pw))
+	pw.CloseWithError(ierr) // nil: the scanner sees the end of the stream
+	serr := <-scanned
+	switch {
+	case ierr != nil && (serr == nil || !errors.Is(ierr, serr)):
+		return ierr // the transfer failed first; the scan only saw it cut short
+	case serr != nil:
+		return finalError{serr}
+	}
+	return nil
+}
+
+// finalError marks an error that retrying cannot fix.
+type finalError struct{ err error }
+
+func (e finalError) Error() string { return e.err.Error() }
+func (e finalError) Unwrap() error { return e.err }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -134,16 +135,26 @@ func (s *Service) pullLocked(ctx context.Context, ss *store.Session, r ref.Refer
 		}
 		_, cached = s.storedGraph(root.Digest)
 	}
+	var scan *layerScan
 	if !cached {
 		check := func(root ocispec.Descriptor) error {
 			_, err := artifact.Describe(s.store, root)
 			return err
 		}
-		if err := c.Pull(ctx, ss, r, root, lim.Limits, remote.PullHooks{BeforeLayers: check}); err != nil {
+		// The layer is scanned (uncompressed-size cap, SKILL.md) while it
+		// downloads rather than read again afterwards.
+		scanLayer := func(r io.Reader) error {
+			files, text, err := artifact.ScanLayer(r, maxSkillMD, lim.MaxUncompressed)
+			if err == nil {
+				scan = &layerScan{files: files, text: text}
+			}
+			return err
+		}
+		if err := c.Pull(ctx, ss, r, root, lim.Limits, remote.PullHooks{BeforeLayers: check, ScanLayer: scanLayer}); err != nil {
 			return nil, err
 		}
 	}
-	sk, err := s.describeFull(root, lim.MaxUncompressed)
+	sk, err := s.describeScanned(root, lim.MaxUncompressed, scan)
 	if err != nil {
 		return nil, err
 	}
@@ -189,19 +200,35 @@ func (s *Service) complete(root ocispec.Descriptor) bool {
 // SKILL.md and the layer when the config does not carry them, and checks the
 // layer's uncompressed size.
 func (s *Service) describeFull(root ocispec.Descriptor, maxUncompressed int64) (*artifact.Skill, error) {
+	return s.describeScanned(root, maxUncompressed, nil)
+}
+
+// layerScan is what reading a layer's headers and SKILL.md found.
+type layerScan struct {
+	files []artifact.LayerFile
+	text  []byte
+}
+
+// describeScanned is describeFull reusing a scan already made (nil: scan
+// the stored layer now).
+func (s *Service) describeScanned(root ocispec.Descriptor, maxUncompressed int64, scan *layerScan) (*artifact.Skill, error) {
 	sk, err := artifact.Describe(s.store, root)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := s.store.OpenLayer(sk.Layer)
-	if err != nil {
-		return nil, err
+	if scan == nil {
+		rc, err := s.store.OpenLayer(sk.Layer)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		files, text, err := artifact.ScanLayer(rc, maxSkillMD, maxUncompressed)
+		if err != nil {
+			return nil, err
+		}
+		scan = &layerScan{files: files, text: text}
 	}
-	defer rc.Close()
-	files, text, err := artifact.ScanLayer(rc, maxSkillMD, maxUncompressed)
-	if err != nil {
-		return nil, err
-	}
+	files, text := scan.files, scan.text
 	if !sk.HasMetadata() {
 		if err := sk.FillFromSkillMD(text); err != nil {
 			return nil, err

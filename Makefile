@@ -4,7 +4,7 @@ GO       ?= go
 FUZZTIME ?= 60s
 BIN      := bin/skilldock
 
-.PHONY: all build run test fuzz bench lint clean
+.PHONY: all build run test fuzz bench lint clean generate
 
 all: build
 
@@ -39,6 +39,10 @@ fuzz:
 bench:
 	scripts/test-deps.sh
 	scripts/with-registries.sh $(GO) run ./bench
+
+# Regenerate internal/api/openapi.json from the route table.
+generate:
+	$(GO) generate ./internal/api
 
 lint:
 	@out=$$(gofmt -l .); \

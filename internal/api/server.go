@@ -2,13 +2,12 @@ package api
 
 import (
 	"context"
+	_ "embed"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -57,10 +56,10 @@ type Server struct {
 	cfg Config
 	svc service.API
 	log *slog.Logger
-	doc []byte // the OpenAPI document, built once
+	doc []byte // the OpenAPI document, embedded
 }
 
-// New checks the configuration and builds the OpenAPI document.
+// New checks the configuration.
 func New(cfg Config) (*Server, error) {
 	if cfg.Service == nil {
 		return nil, errors.New("api: no service")
@@ -80,18 +79,19 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
-	doc, err := document()
-	if err != nil {
-		return nil, fmt.Errorf("api: building the OpenAPI document: %w", err)
-	}
-	return &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, doc: doc}, nil
+	return &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, doc: openAPIJSON}, nil
 }
 
-// document is the OpenAPI document, the same for every server: it depends
-// on the route table alone.
-var document = sync.OnceValues(func() ([]byte, error) {
-	return (&Server{}).openAPIDocument()
-})
+//go:generate go test -run TestEmbeddedOpenAPIDocumentIsUpToDate -count=1 . -args -update-openapi
+
+// openAPIJSON is the OpenAPI document, the same for every server: it
+// depends on the route table alone. It is generated from that table at
+// development time (go generate ./internal/api), not at run time, so that
+// the binary does not link the generator; TestEmbeddedOpenAPIDocumentIsUpToDate
+// fails when the table and the file part.
+//
+//go:embed openapi.json
+var openAPIJSON []byte
 
 // Handler is the server's handler for a listener bound to addr: the Host
 // check depends on the bound port, and is off for a Unix socket.

@@ -439,23 +439,7 @@ func restartRegistry(t *testing.T, reg *testutil.LocalRegistry) {
 	}
 	dir := t.TempDir()
 	config := filepath.Join(dir, "config.yml")
-	yml := fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: %s
-  secret: restarted-%d
-`, reg.Dir, reg.Addr, time.Now().UnixNano())
+	yml := testutil.RegistryConfig(reg.Dir, reg.Addr, fmt.Sprintf("restarted-%d", time.Now().UnixNano()), "")
 	if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}

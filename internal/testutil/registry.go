@@ -104,23 +104,7 @@ func StartRegistry(t testing.TB, auth bool) *LocalRegistry {
 		}
 		r.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 		config := filepath.Join(dir, "config.yml")
-		yml := fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: %s
-  secret: %s
-%s`, r.Dir, r.Addr, randomHex(t, 16), authYAML)
+		yml := RegistryConfig(r.Dir, r.Addr, randomHex(t, 16), authYAML)
 		if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -331,4 +315,28 @@ func (f *flipFirstByte) Read(b []byte) (int, error) {
 		f.done = true
 	}
 	return n, err
+}
+
+// RegistryConfig is a docker-registry configuration serving storage on addr
+// with deletes enabled and upload purging off. extra is appended after the
+// http block's secret: indent it by two spaces to add to http (tls), or not
+// at all for a top-level block (auth).
+func RegistryConfig(storage, addr, secret, extra string) string {
+	return fmt.Sprintf(`version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: %s
+  secret: %s
+%s`, storage, addr, secret, extra)
 }

@@ -78,26 +78,7 @@ func StartTLSRegistry(t testing.TB) *TLSRegistry {
 		}
 		r.Addr = net.JoinHostPort(listenIP.String(), fmt.Sprint(port))
 		config := filepath.Join(dir, "config.yml")
-		yml := fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: %s
-  secret: %s
-  tls:
-    certificate: %s
-    key: %s
-`, r.Dir, r.Addr, randomHex(t, 16), filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"))
+		yml := RegistryConfig(r.Dir, r.Addr, randomHex(t, 16), fmt.Sprintf("  tls:\n    certificate: %s\n    key: %s\n", filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")))
 		if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
 			t.Fatal(err)
 		}

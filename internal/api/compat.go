@@ -342,16 +342,22 @@ func (s *Server) pushSkill(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) skillContent(w http.ResponseWriter, r *http.Request) error {
-	reference := r.URL.Query().Get("ref")
-	if err := parseRefs("ref", ref.Parse, reference); err != nil {
-		return err
-	}
-	c, err := s.svc.Content(r.Context(), reference)
+	c, err := s.content(r)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, c)
 	return nil
+}
+
+// content serves both content routes: the ?ref= parameter, strictly parsed,
+// previewed through the façade.
+func (s *Server) content(r *http.Request) (*service.SkillContent, error) {
+	reference := r.URL.Query().Get("ref")
+	if err := parseRefs("ref", ref.Parse, reference); err != nil {
+		return nil, err
+	}
+	return s.svc.Content(r.Context(), reference)
 }
 
 func (s *Server) notImplemented(what string) handlerFunc {

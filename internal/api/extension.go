@@ -222,11 +222,7 @@ func (s *Server) extPull(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) extContent(w http.ResponseWriter, r *http.Request) error {
-	reference := r.URL.Query().Get("ref")
-	if err := parseRefs("ref", ref.Parse, reference); err != nil {
-		return err
-	}
-	c, err := s.svc.Content(r.Context(), reference)
+	c, err := s.content(r)
 	if err != nil {
 		return err
 	}

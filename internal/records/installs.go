@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"sort"
 	"strings"
 	"time"
 
@@ -245,11 +244,4 @@ func (d *DB) Intents(ctx context.Context) ([]Intent, error) {
 		out = append(out, it)
 	}
 	return out, rows.Err()
-}
-
-// SortClients keeps client lists stable.
-func SortClients(c []string) []string {
-	out := append([]string(nil), c...)
-	sort.Strings(out)
-	return out
 }

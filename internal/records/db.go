@@ -3,13 +3,15 @@ package records
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 )
 
 // DB is the install records database.
@@ -50,7 +52,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.SetMaxOpenConns(1)
 	d := &DB{db: db, path: path}
-	if err := d.migrate(ctx); err != nil {
+	if err := retryBusy(ctx, func() error { return d.migrate(ctx) }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("records database %s: %w", path, err)
 	}
@@ -135,14 +137,65 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// tx runs fn in a write transaction (BEGIN IMMEDIATE), retried as a whole
+// while SQLite reports the database busy.
 func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	return d.run(ctx, nil, fn)
+}
+
+// read runs fn in a read transaction, so the statements in it see one
+// snapshot, retried as a whole while SQLite reports the database busy.
+func (d *DB) read(ctx context.Context, fn func(*sql.Tx) error) error {
+	return d.run(ctx, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func (d *DB) run(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	return retryBusy(ctx, func() error {
+		tx, err := d.db.BeginTx(ctx, opts)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+// busyFor bounds how long an operation is retried while the database is
+// busy; it matches the busy timeout.
+const busyFor = 15 * time.Second
+
+// retryBusy runs fn again while it fails with SQLITE_BUSY. The busy timeout
+// already makes most lock waits block, but SQLite answers some at once
+// without consulting it: a connection opening while the last one to close
+// cleans up the write-ahead log, two processes creating the database and
+// switching it to WAL together, a transaction whose snapshot went stale.
+// Each attempt is a whole transaction, so running it again is safe.
+func retryBusy(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(busyFor)
+	wait := 2 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		// Jitter keeps processes that collided from colliding again.
+		t := time.NewTimer(wait/2 + rand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 100*time.Millisecond)
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+}
+
+// isBusy reports SQLITE_BUSY and its extended codes (recovery, snapshot,
+// timeout), whose low byte is 5.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 5
 }

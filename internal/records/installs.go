@@ -76,8 +76,10 @@ func put(ctx context.Context, tx *sql.Tx, in Install) error {
 
 // Delete forgets the install at path.
 func (d *DB) Delete(ctx context.Context, path string) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM installs WHERE path = ?`, path)
-	return err
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM installs WHERE path = ?`, path)
+		return err
+	})
 }
 
 // Get returns the install at path, with its files.
@@ -116,7 +118,17 @@ func (d *DB) List(ctx context.Context, f Filter, withFiles bool) ([]Install, err
 }
 
 func (d *DB) query(ctx context.Context, clause string, args []any, withFiles bool) ([]Install, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT i.id, i.name, i.version, i.description, i.scope, i.project_root, i.path, i.source, i.digest, i.installed_at
+	var out []Install
+	err := d.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = queryTx(ctx, tx, clause, args, withFiles)
+		return err
+	})
+	return out, err
+}
+
+func queryTx(ctx context.Context, tx *sql.Tx, clause string, args []any, withFiles bool) ([]Install, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT i.id, i.name, i.version, i.description, i.scope, i.project_root, i.path, i.source, i.digest, i.installed_at
 		FROM installs i `+clause+` ORDER BY i.name, i.scope, i.path`, args...)
 	if err != nil {
 		return nil, err
@@ -139,15 +151,15 @@ func (d *DB) query(ctx context.Context, clause string, args []any, withFiles boo
 		return nil, err
 	}
 	for i, id := range ids {
-		if err := d.loadChildren(ctx, id, &out[i], withFiles); err != nil {
+		if err := loadChildren(ctx, tx, id, &out[i], withFiles); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func (d *DB) loadChildren(ctx context.Context, id int64, in *Install, withFiles bool) error {
-	rows, err := d.db.QueryContext(ctx, `SELECT client FROM install_clients WHERE install_id = ? ORDER BY client`, id)
+func loadChildren(ctx context.Context, tx *sql.Tx, id int64, in *Install, withFiles bool) error {
+	rows, err := tx.QueryContext(ctx, `SELECT client FROM install_clients WHERE install_id = ? ORDER BY client`, id)
 	if err != nil {
 		return err
 	}
@@ -163,7 +175,7 @@ func (d *DB) loadChildren(ctx context.Context, id int64, in *Install, withFiles 
 	if !withFiles {
 		return rows.Err()
 	}
-	rows, err = d.db.QueryContext(ctx, `SELECT path, size, sha256, executable FROM install_files WHERE install_id = ? ORDER BY path`, id)
+	rows, err = tx.QueryContext(ctx, `SELECT path, size, sha256, executable FROM install_files WHERE install_id = ? ORDER BY path`, id)
 	if err != nil {
 		return err
 	}
@@ -191,9 +203,11 @@ func (d *DB) BeginIntent(ctx context.Context, it Intent) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.db.ExecContext(ctx, `INSERT OR REPLACE INTO intents (path, action, record, created_at) VALUES (?, ?, ?, ?)`,
-		it.Path, it.Action, string(data), time.Now().UTC().Format(time.RFC3339Nano))
-	return err
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO intents (path, action, record, created_at) VALUES (?, ?, ?, ?)`,
+			it.Path, it.Action, string(data), time.Now().UTC().Format(time.RFC3339Nano))
+		return err
+	})
 }
 
 // CommitInstall records the install and clears its intent in one transaction.
@@ -220,13 +234,25 @@ func (d *DB) CommitUninstall(ctx context.Context, path string) error {
 
 // ClearIntent drops an intent that turned out not to have happened.
 func (d *DB) ClearIntent(ctx context.Context, path string) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM intents WHERE path = ?`, path)
-	return err
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM intents WHERE path = ?`, path)
+		return err
+	})
 }
 
 // Intents lists unfinished intents, left by runs that were killed.
 func (d *DB) Intents(ctx context.Context) ([]Intent, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT path, action, record FROM intents ORDER BY path`)
+	var out []Intent
+	err := d.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = intents(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+func intents(ctx context.Context, tx *sql.Tx) ([]Intent, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT path, action, record FROM intents ORDER BY path`)
 	if err != nil {
 		return nil, err
 	}

@@ -63,7 +63,7 @@ func New(opts Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		creds = ds
+		creds = helperStore{Store: ds, config: ds.ConfigPath()}
 	}
 	dialer := &net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}
 	base := &http.Transport{

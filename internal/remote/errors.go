@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
+	"time"
 
 	orasdef "oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/skilldock/skilldock/internal/errdef"
@@ -24,6 +27,12 @@ import (
 func (c *Client) classify(registry, what string, err error) error {
 	if err == nil {
 		return nil
+	}
+	// A credential helper's failure is the same whichever request needed
+	// credentials; the request would only hide it.
+	var he *helperError
+	if errors.As(err, &he) {
+		return he
 	}
 	var ue *errdef.UserError
 	if errors.As(err, &ue) {
@@ -43,6 +52,12 @@ func (c *Client) classify(registry, what string, err error) error {
 		case http.StatusUnauthorized:
 			if what == "login" {
 				return errdef.Errorf(errdef.ErrUnauthorized, "%s refused the username or password (HTTP 401)", registry)
+			}
+			if c.refusedIssuedToken(resp) {
+				if !c.hasCredential(resp.URL.Host) {
+					return errdef.Errorf(errdef.ErrUnauthorized, "%s asks for credentials and none are saved for it; run \"skilldock login %s\" (or docker login)", registry, registry)
+				}
+				return errdef.Errorf(errdef.ErrUnauthorized, "%s denied access to %s (HTTP 401: the token it issued grants no access to this repository); check that the repository exists and that your account may read or write it", registry, what)
 			}
 			return errdef.Errorf(errdef.ErrUnauthorized, "%s refused the saved credentials while %s (HTTP 401); run \"skilldock login %s\"", registry, what, registry)
 		case http.StatusForbidden:
@@ -81,6 +96,51 @@ func (c *Client) classify(registry, what string, err error) error {
 		err = ue.Err
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// refusedIssuedToken reports whether a 401 came from the registry's API, not
+// its token server, after the token server had issued a token: the
+// credentials (or their absence) were accepted, and the token grants nothing
+// on the repository. That is how distribution-based registries answer for
+// another account's repository, or one that does not exist. A password the
+// token server refuses fails the token request instead, under the token
+// server's URL; with HTTP Basic no token is ever issued. oras-go caches the
+// scheme only once a token request succeeds, under the host the request
+// went to.
+func (c *Client) refusedIssuedToken(resp *errcode.ErrorResponse) bool {
+	if resp.URL == nil || !isAPIPath(resp.URL.Path) {
+		return false
+	}
+	scheme, err := c.cache.GetScheme(context.Background(), resp.URL.Host)
+	return err == nil && scheme == auth.SchemeBearer
+}
+
+// isAPIPath reports whether path is the distribution API's base or one of its
+// repository endpoints. A token endpoint may share the host and even the
+// /v2/ prefix (Quay's realm is /v2/auth), but none of these.
+func isAPIPath(path string) bool {
+	if path == "/v2/" {
+		return true
+	}
+	if !strings.HasPrefix(path, "/v2/") {
+		return false
+	}
+	for _, sep := range []string{"/manifests/", "/blobs/", "/tags/list", "/referrers/"} {
+		if strings.Contains(path, sep) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasCredential reports whether credentials are saved for host, looked up
+// the way the auth client looked them up for the request.
+func (c *Client) hasCredential(host string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cred, err := credentials.Credential(c.creds)(ctx, host)
+	// A helper that fails to answer is not evidence that nothing is saved.
+	return err != nil || cred != auth.EmptyCredential
 }
 
 func firstError(resp *errcode.ErrorResponse) string {

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"errors"
 
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
@@ -26,7 +27,13 @@ func (c *Client) Login(ctx context.Context, registry, username, password string)
 	return nil
 }
 
-// Logout removes saved credentials for a registry.
+// Logout removes saved credentials for a registry. A credential helper's
+// failure is returned as it is, naming the helper.
 func (c *Client) Logout(ctx context.Context, registry string) error {
-	return credentials.Logout(ctx, c.creds, registry)
+	err := credentials.Logout(ctx, c.creds, registry)
+	var he *helperError
+	if errors.As(err, &he) {
+		return he
+	}
+	return err
 }

@@ -328,6 +328,9 @@ func (s *Service) Logout(ctx context.Context, registry string) error {
 		return err
 	}
 	if err := c.Logout(ctx, registry); err != nil {
+		if remote.IsCredentialHelperError(err) {
+			return err
+		}
 		return errors.Join(errdef.Errorf(errdef.ErrNotFound, "could not remove credentials for %s", registry), err)
 	}
 	return nil

@@ -95,21 +95,32 @@ func StartRegistry(t testing.TB, auth bool) *LocalRegistry {
 		authYAML = fmt.Sprintf("auth:\n  htpasswd:\n    realm: skilldock-test\n    path: %s\n", file)
 		want = http.StatusUnauthorized
 	}
-	// A free port is found by binding :0 and closing; another process may
-	// take it before the registry binds it, so a lost race is retried.
+	r.launch(t, "", dir, net.IPv4(127, 0, 0, 1), authYAML, func(config, logPath string) error {
+		return r.start(bin, config, logPath, want)
+	})
+	return r
+}
+
+// launch writes a configuration for a free port on ip (extra as in
+// RegistryConfig) into dir, starts the process with start and stops it when
+// the test ends. A free port is found by binding :0 and closing; another
+// process may take it before the registry binds it, so a lost race is
+// retried. kind names the registry in the failure message.
+func (r *LocalRegistry) launch(t testing.TB, kind, dir string, ip net.IP, extra string, start func(config, logPath string) error) {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := freePortOn(ip)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+		r.Addr = net.JoinHostPort(ip.String(), fmt.Sprint(port))
 		config := filepath.Join(dir, "config.yml")
-		yml := RegistryConfig(r.Dir, r.Addr, randomHex(t, 16), authYAML)
+		yml := RegistryConfig(r.Dir, r.Addr, randomHex(t, 16), extra)
 		if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		logPath := filepath.Join(dir, fmt.Sprintf("registry-%d.log", attempt))
-		err = r.start(bin, config, logPath, want)
+		err = start(config, logPath)
 		if err == nil {
 			break
 		}
@@ -117,10 +128,9 @@ func StartRegistry(t testing.TB, auth bool) *LocalRegistry {
 		if attempt < 3 && strings.Contains(string(log), "address already in use") {
 			continue
 		}
-		t.Fatalf("docker-registry did not start: %v\n%s", err, tail(string(log), 20))
+		t.Fatalf("docker-registry%s did not start: %v\n%s", kind, err, tail(string(log), 20))
 	}
 	t.Cleanup(r.Stop)
-	return r
 }
 
 // start runs the process and waits until it answers /v2/ with want, having
@@ -179,15 +189,6 @@ func (r *LocalRegistry) Stop() {
 		_ = r.cmd.Process.Kill()
 		<-r.done
 	})
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func randomHex(t testing.TB, n int) string {

@@ -71,29 +71,10 @@ func StartTLSRegistry(t testing.TB) *TLSRegistry {
 		CAFile:        filepath.Join(dir, "ca.pem"),
 	}
 	r := reg.LocalRegistry
-	for attempt := 1; ; attempt++ {
-		port, err := freePortOn(listenIP)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Addr = net.JoinHostPort(listenIP.String(), fmt.Sprint(port))
-		config := filepath.Join(dir, "config.yml")
-		yml := RegistryConfig(r.Dir, r.Addr, randomHex(t, 16), fmt.Sprintf("  tls:\n    certificate: %s\n    key: %s\n", filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")))
-		if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		logPath := filepath.Join(dir, fmt.Sprintf("registry-%d.log", attempt))
-		err = r.startTLS(bin, config, logPath, ca)
-		if err == nil {
-			break
-		}
-		log, _ := os.ReadFile(logPath)
-		if attempt < 3 && strings.Contains(string(log), "address already in use") {
-			continue
-		}
-		t.Fatalf("docker-registry (TLS) did not start: %v\n%s", err, tail(string(log), 20))
-	}
-	t.Cleanup(r.Stop)
+	tlsYAML := fmt.Sprintf("  tls:\n    certificate: %s\n    key: %s\n", filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"))
+	r.launch(t, " (TLS)", dir, listenIP, tlsYAML, func(config, logPath string) error {
+		return r.startTLS(bin, config, logPath, ca)
+	})
 
 	// Whatever the developer's environment says, the registry is reached
 	// directly, or through our own proxy only.

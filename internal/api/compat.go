@@ -24,16 +24,24 @@ type skillMetadata struct {
 }
 
 type installedSkill struct {
-	Metadata    skillMetadata `json:"metadata"`
-	Reference   string        `json:"reference"`
-	Tag         string        `json:"tag,omitempty"`
-	Digest      string        `json:"digest"`
-	Scope       string        `json:"scope" enum:"user,project"`
-	ProjectRoot string        `json:"project_root,omitempty"`
-	Clients     []string      `json:"clients"`
-	InstalledAt string        `json:"installed_at"`
-	Status      string        `json:"status" enum:"installed,pending,failed"`
-	Managed     bool          `json:"managed"`
+	Metadata     skillMetadata `json:"metadata"`
+	Reference    string        `json:"reference"`
+	Tag          string        `json:"tag,omitempty"`
+	Digest       string        `json:"digest"`
+	Scope        string        `json:"scope" enum:"user,project"`
+	ProjectRoot  string        `json:"project_root,omitempty"`
+	Clients      []string      `json:"clients"`
+	Dependencies []dependency  `json:"dependencies,omitempty"`
+	InstalledAt  string        `json:"installed_at"`
+	Status       string        `json:"status" enum:"installed,pending,failed"`
+	Managed      bool          `json:"managed"`
+}
+
+// dependency is a skill an install declares it requires, as declared.
+type dependency struct {
+	Name      string `json:"name,omitempty"`
+	Reference string `json:"reference"`
+	Digest    string `json:"digest,omitempty"`
 }
 
 type skillListResponse struct {
@@ -414,7 +422,23 @@ func installedSkills(list []records.Install) []installedSkill {
 		if r, err := ref.Parse(in.Source); err == nil {
 			s.Tag = r.Tag
 		}
+		s.Dependencies = dependencies(in.Requires)
 		out = append(out, s)
+	}
+	return out
+}
+
+// dependencies maps declared references to the contract's Dependency: the
+// name is the repository's last path segment (the folder the skill installs
+// as), the digest is set only when the reference pins one.
+func dependencies(requires []string) []dependency {
+	var out []dependency
+	for _, req := range requires {
+		d := dependency{Reference: req}
+		if r, err := ref.Parse(req); err == nil {
+			d.Name, d.Digest = r.LastSegment(), r.Digest.String()
+		}
+		out = append(out, d)
 	}
 	return out
 }

@@ -76,6 +76,9 @@ func Describe(src BlobSource, root ocispec.Descriptor) (*Skill, error) {
 				return nil, err
 			}
 		}
+		if s.Metadata.Requires == nil {
+			s.Metadata.Requires = parseRequires(idx.Annotations[AnnotationRequires])
+		}
 	case ocispec.MediaTypeImageManifest:
 		if err := s.addManifest(src, root); err != nil {
 			return nil, err
@@ -85,6 +88,30 @@ func Describe(src BlobSource, root ocispec.Descriptor) (*Skill, error) {
 		return nil, unsupported(root, []string{root.MediaType})
 	}
 	return s, nil
+}
+
+// parseRequires reads the requires annotation: a JSON array of references.
+// A value of any other shape is ignored (nil) rather than refused: it only
+// describes the skill, and a publisher's mistake there must not make the
+// skill itself unreadable.
+func parseRequires(raw string) []string {
+	if raw == "" {
+		return nil
+	}
+	var refs []string
+	if json.Unmarshal([]byte(raw), &refs) != nil {
+		return nil
+	}
+	out := refs[:0]
+	for _, r := range refs {
+		if r != "" {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func (s *Skill) addManifest(src BlobSource, desc ocispec.Descriptor) error {
@@ -123,6 +150,9 @@ func (s *Skill) addManifest(src BlobSource, desc ocispec.Descriptor) error {
 			}
 		}
 		s.applyLabels()
+		// Dependencies are an annotation of the manifest only, never a
+		// config label.
+		s.Metadata.Requires = parseRequires(m.Annotations[AnnotationRequires])
 	}
 	return nil
 }
@@ -300,6 +330,10 @@ func (s *Skill) FillFromSkillMD(text []byte) error {
 	}
 	md, _, _ := skill.DecodeFrontmatter(doc.Front)
 	if s.Metadata.Name == "" {
+		// What the manifests declare outranks what SKILL.md says.
+		if s.Metadata.Requires != nil {
+			md.Requires = s.Metadata.Requires
+		}
 		s.Metadata = md
 	}
 	return nil

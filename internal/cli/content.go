@@ -22,9 +22,10 @@ func newContentCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "content REFERENCE",
 		Short: "Preview a skill's instructions and files without installing it",
-		Long: `Show a skill's name, description, version, license, SKILL.md body and file
-list. REFERENCE is a local tag (a build or a cached pull) or a registry
-reference, which is pulled into the cache first. --file prints one file.`,
+		Long: `Show a skill's name, description, version, license, the skills it requires,
+SKILL.md body and file list. REFERENCE is a local tag (a build or a cached
+pull) or a registry reference, which is pulled into the cache first. --file
+prints one file.`,
 		Example: `  skilldock content ghcr.io/acme/my-skill:1.2
   skilldock content my-skill --file scripts/run.sh
   skilldock content my-skill --output json`,
@@ -67,6 +68,7 @@ func runContent(ctx context.Context, a *app, opts *ContentOptions) error {
 	if c.License != "" {
 		fmt.Fprintf(w, "License:      %s\n", c.License)
 	}
+	printList(w, "Requires:     ", c.Requires)
 	fmt.Fprintf(w, "Digest:       %s\n", c.Digest)
 	fmt.Fprintf(w, "Files (%d):\n", len(c.Files))
 	for _, f := range c.Files {

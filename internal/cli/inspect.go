@@ -67,6 +67,7 @@ func runInspect(ctx context.Context, a *app, opts *InspectOptions) error {
 	field("License", md.License)
 	field("Compatibility", md.Compatibility)
 	field("Allowed tools", strings.Join(md.AllowedTools, " "))
+	printList(w, fmt.Sprintf("%-14s ", "Requires:"), md.Requires)
 	field("Digest", in.Digest)
 	field("Media type", in.MediaType)
 	field("Size", units.Human(in.Size))

@@ -32,7 +32,11 @@ The skill is extracted beside its target, then swapped into place in one
 rename: agents see the old version or the new one, never a mix. Installing the
 same digest again changes nothing. A folder skilldock did not install is not
 replaced without --force. A registry reference must end in the skill's own
-name (…/team/my-skill for a skill named my-skill) unless --allow-name-mismatch.`,
+name (…/team/my-skill for a skill named my-skill) unless --allow-name-mismatch.
+
+Installing does not fetch the skills a skill requires (metadata
+toolhive.requires): they are recorded, shown by info and list, and a note names
+those not installed for the same agents; install them yourself.`,
 		Example: `  skilldock install my-skill --client claude-code
   skilldock install ghcr.io/acme/my-skill:1.2 --client all
   skilldock install ./my-skill --scope project --client claude-code,cursor`,
@@ -80,6 +84,9 @@ func runInstall(ctx context.Context, a *app, opts *InstallOptions) error {
 	res, err := svc.Install(ctx, req)
 	if err != nil {
 		return err
+	}
+	if len(res.NotInstalled) > 0 {
+		fmt.Fprintf(a.streams.ErrOut, "note: %s requires skills not installed for these agents (skilldock does not install dependencies): %s\n", res.Name, strings.Join(res.NotInstalled, ", "))
 	}
 	if format == outputJSON {
 		return printJSON(a.streams.Out, res)
@@ -193,6 +200,7 @@ func runInfo(ctx context.Context, a *app, opts *InfoOptions) error {
 		fmt.Fprintf(w, "Source:       %s\n", in.Source)
 		fmt.Fprintf(w, "Digest:       %s\n", in.Digest)
 		fmt.Fprintf(w, "Installed:    %s\n", in.InstalledAt.Format("2006-01-02 15:04:05 MST"))
+		printList(w, "Requires:     ", in.Requires)
 		fmt.Fprintf(w, "Files (%d):\n", len(in.Files))
 		for _, f := range in.Files {
 			fmt.Fprintf(w, "  %s  %10d  %s\n", f.SHA256[:12], f.Size, f.Path)

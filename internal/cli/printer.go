@@ -80,3 +80,14 @@ func shortDigest(d string) string {
 	}
 	return hex[:12]
 }
+
+// printList writes items one per line, the first after label and the rest
+// aligned under it; nothing when there are none.
+func printList(w io.Writer, label string, items []string) {
+	for i, it := range items {
+		if i > 0 {
+			label = strings.Repeat(" ", utf8.RuneCountInString(label))
+		}
+		fmt.Fprintf(w, "%s%s\n", label, it)
+	}
+}

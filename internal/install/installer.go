@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -47,6 +48,7 @@ type Target struct {
 type Request struct {
 	Name, Version, Description string
 	Source, Digest             string
+	Requires                   []string // recorded only; never installed here
 	Scope, ProjectRoot         string
 	Targets                    []Target
 	OpenLayer                  func() (io.ReadCloser, error)
@@ -106,7 +108,7 @@ func (in *Installer) installOne(ctx context.Context, req Request, t Target) (Out
 		return Outcome{}, err
 	}
 	if prev != nil && prev.Digest == req.Digest && !req.Force && dirExists(target) {
-		return in.addClients(ctx, prev, t.Clients)
+		return in.addClients(ctx, prev, t.Clients, req.Requires)
 	}
 
 	stage, release, err := newStage(t.SkillsDir)
@@ -153,14 +155,14 @@ func (in *Installer) installOne(ctx context.Context, req Request, t Target) (Out
 	case exists && prev == nil && !req.Force:
 		return Outcome{}, errdef.Errorf(errdef.ErrAlreadyExists, "%s exists and was not installed by skilldock; use --force to replace it", target)
 	case exists && prev != nil && prev.Digest == req.Digest && !req.Force:
-		return in.addClients(ctx, prev, t.Clients)
+		return in.addClients(ctx, prev, t.Clients, req.Requires)
 	}
 
 	rec := records.Install{
 		Name: req.Name, Version: req.Version, Description: req.Description,
 		Scope: req.Scope, ProjectRoot: req.ProjectRoot, Path: target,
 		Clients: unionClients(prev, t.Clients), Source: req.Source, Digest: req.Digest,
-		InstalledAt: time.Now().UTC(),
+		InstalledAt: time.Now().UTC(), Requires: req.Requires,
 	}
 	for _, f := range res.Files {
 		rec.Files = append(rec.Files, records.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Executable: f.Executable})
@@ -198,11 +200,13 @@ func (in *Installer) existing(ctx context.Context, target string) (*records.Inst
 	return rec, err
 }
 
-// addClients records more agents for a folder that already holds this digest.
-func (in *Installer) addClients(ctx context.Context, prev *records.Install, clients []string) (Outcome, error) {
+// addClients records more agents for a folder that already holds this
+// digest. The dependencies are recorded again too: a record written before
+// they were kept lists none, though the same digest declares them.
+func (in *Installer) addClients(ctx context.Context, prev *records.Install, clients, requires []string) (Outcome, error) {
 	merged := unionClients(prev, clients)
-	if len(merged) != len(prev.Clients) {
-		prev.Clients = merged
+	if len(merged) != len(prev.Clients) || !slices.Equal(prev.Requires, requires) {
+		prev.Clients, prev.Requires = merged, requires
 		if err := in.db.Put(ctx, *prev); err != nil {
 			return Outcome{}, err
 		}

@@ -159,6 +159,8 @@ func Labels(md skill.Metadata, files []artifact.FileEntry) (map[string]string, e
 }
 
 // Annotations are the manifest and index annotations the format defines.
+// The requires annotation is left out when nothing is required, so that
+// skills without dependencies keep the digests they always had.
 func Annotations(md skill.Metadata, epoch time.Time) map[string]string {
 	a := map[string]string{
 		ocispec.AnnotationCreated:      epoch.UTC().Format(time.RFC3339),
@@ -167,6 +169,11 @@ func Annotations(md skill.Metadata, epoch time.Time) map[string]string {
 	}
 	if md.Version != "" {
 		a[artifact.AnnotationVersion] = md.Version
+	}
+	if len(md.Requires) > 0 {
+		// Marshalling a []string cannot fail.
+		b, _ := json.Marshal(md.Requires)
+		a[artifact.AnnotationRequires] = string(b)
 	}
 	return a
 }

@@ -101,6 +101,9 @@ var migrations = []string{
 		record     TEXT NOT NULL,
 		created_at TEXT NOT NULL
 	);`,
+	// 2: the skills each install declares it requires, a JSON array of
+	// references; installs recorded before declared none that anyone knew.
+	`ALTER TABLE installs ADD COLUMN requires TEXT NOT NULL DEFAULT '[]';`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {

@@ -32,6 +32,9 @@ type Install struct {
 	Digest      string    `json:"digest"`
 	InstalledAt time.Time `json:"installedAt"`
 	Files       []File    `json:"files,omitempty"`
+	// Requires are the references of the skills this one declares it
+	// depends on, as declared; installing never fetches them.
+	Requires []string `json:"requires,omitempty"`
 }
 
 // Filter narrows a listing; empty fields match everything.
@@ -51,9 +54,17 @@ func put(ctx context.Context, tx *sql.Tx, in Install) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM installs WHERE path = ?`, in.Path); err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO installs (name, version, description, scope, project_root, path, source, digest, installed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		in.Name, in.Version, in.Description, in.Scope, in.ProjectRoot, in.Path, in.Source, in.Digest, in.InstalledAt.UTC().Format(time.RFC3339Nano))
+	requires := in.Requires
+	if requires == nil {
+		requires = []string{}
+	}
+	reqJSON, err := json.Marshal(requires)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO installs (name, version, description, scope, project_root, path, source, digest, installed_at, requires)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.Name, in.Version, in.Description, in.Scope, in.ProjectRoot, in.Path, in.Source, in.Digest, in.InstalledAt.UTC().Format(time.RFC3339Nano), string(reqJSON))
 	if err != nil {
 		return err
 	}
@@ -128,7 +139,7 @@ func (d *DB) query(ctx context.Context, clause string, args []any, withFiles boo
 }
 
 func queryTx(ctx context.Context, tx *sql.Tx, clause string, args []any, withFiles bool) ([]Install, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT i.id, i.name, i.version, i.description, i.scope, i.project_root, i.path, i.source, i.digest, i.installed_at
+	rows, err := tx.QueryContext(ctx, `SELECT i.id, i.name, i.version, i.description, i.scope, i.project_root, i.path, i.source, i.digest, i.installed_at, i.requires
 		FROM installs i `+clause+` ORDER BY i.name, i.scope, i.path`, args...)
 	if err != nil {
 		return nil, err
@@ -138,12 +149,17 @@ func queryTx(ctx context.Context, tx *sql.Tx, clause string, args []any, withFil
 	for rows.Next() {
 		var in Install
 		var id int64
-		var at string
-		if err := rows.Scan(&id, &in.Name, &in.Version, &in.Description, &in.Scope, &in.ProjectRoot, &in.Path, &in.Source, &in.Digest, &at); err != nil {
+		var at, requires string
+		if err := rows.Scan(&id, &in.Name, &in.Version, &in.Description, &in.Scope, &in.ProjectRoot, &in.Path, &in.Source, &in.Digest, &at, &requires); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		in.InstalledAt, _ = time.Parse(time.RFC3339Nano, at)
+		// Only skilldock writes the column; should another tool have
+		// mangled it, the install is still listed, without dependencies.
+		if json.Unmarshal([]byte(requires), &in.Requires) != nil || len(in.Requires) == 0 {
+			in.Requires = nil
+		}
 		out, ids = append(out, in), append(ids, id)
 	}
 	rows.Close()

@@ -61,12 +61,16 @@ func versions(t *testing.T, path string) []int {
 	return out
 }
 
+// applied is what schema_migrations holds once every migration ran.
+const applied = "[1 2]"
+
 func sample(path, name string, clients ...string) records.Install {
 	return records.Install{
 		Name: name, Version: "1.0.0", Scope: "user", Path: path, Clients: clients,
 		Source: "example.com/skills/" + name + ":1", Digest: "sha256:" + strings.Repeat("a", 64),
 		InstalledAt: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC),
 		Files:       []records.File{{Path: "SKILL.md", Size: 10, SHA256: strings.Repeat("b", 64)}, {Path: "run.sh", Size: 3, SHA256: strings.Repeat("c", 64), Executable: true}},
+		Requires:    []string{"example.com/skills/base:2", "example.com/skills/pdf@sha256:" + strings.Repeat("f", 64)},
 	}
 }
 
@@ -79,8 +83,8 @@ func TestOpeningTwiceAppliesEachMigrationOnce(t *testing.T) {
 		}
 		db.Close()
 	}
-	if v := versions(t, path); fmt.Sprint(v) != "[1]" {
-		t.Fatalf("schema_migrations holds %v; want [1]", v)
+	if v := versions(t, path); fmt.Sprint(v) != applied {
+		t.Fatalf("schema_migrations holds %v; want %s", v, applied)
 	}
 }
 
@@ -91,14 +95,14 @@ func TestOpenRefusesADatabaseFromANewerSkilldock(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if _, err := raw(t, path).Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (2, 'later')`); err != nil {
+	if _, err := raw(t, path).Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (3, 'later')`); err != nil {
 		t.Fatal(err)
 	}
 	_, err := records.Open(context.Background(), path)
 	if err == nil || !strings.Contains(err.Error(), "newer") || !strings.Contains(err.Error(), "upgrade skilldock") {
 		t.Fatalf("error %v; want a refusal saying the database is newer", err)
 	}
-	if v := versions(t, path); fmt.Sprint(v) != "[1 2]" {
+	if v := versions(t, path); fmt.Sprint(v) != "[1 2 3]" {
 		t.Errorf("the refused database was changed: versions %v", v)
 	}
 }
@@ -127,8 +131,8 @@ func TestConcurrentFirstOpensMigrateOnce(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if v := versions(t, path); fmt.Sprint(v) != "[1]" {
-		t.Errorf("schema_migrations holds %v; want [1]", v)
+	if v := versions(t, path); fmt.Sprint(v) != applied {
+		t.Errorf("schema_migrations holds %v; want %s", v, applied)
 	}
 }
 
@@ -200,6 +204,7 @@ func TestPutReplacesTheRecordWithItsClientsAndFiles(t *testing.T) {
 	second.Clients = []string{"codex"}
 	second.Digest = "sha256:" + strings.Repeat("d", 64)
 	second.Files = []records.File{{Path: "SKILL.md", Size: 1, SHA256: strings.Repeat("e", 64)}}
+	second.Requires = nil
 	if err := db.Put(ctx, second); err != nil {
 		t.Fatal(err)
 	}

@@ -39,18 +39,30 @@ func IsRemote(s string) bool {
 	return strings.ContainsAny(first, ".:") || first == "localhost"
 }
 
+// The forms an error names as expected, depending on what the caller takes.
+const (
+	expectAny       = "NAME[:TAG] or REGISTRY/REPOSITORY[:TAG|@sha256:DIGEST]"
+	expectVersioned = "REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST"
+
+	noRegistry = "it names no registry (the first component needs a '.' or ':' or must be \"localhost\")"
+)
+
 // Parse accepts either form. Remote references must name a repository below
 // the registry; local names may carry a tag or a digest.
 func Parse(s string) (Reference, error) {
+	return parse(s, expectAny)
+}
+
+func parse(s, expect string) (Reference, error) {
 	if s == "" {
-		return Reference{}, errdef.New(errdef.ErrInvalid, "empty reference; expected NAME[:TAG] or REGISTRY/REPOSITORY[:TAG|@sha256:DIGEST]")
+		return Reference{}, errdef.New(errdef.ErrInvalid, "empty reference; expected "+expect)
 	}
 	var r Reference
 	rest := s
 	if IsRemote(s) {
 		host, path, _ := strings.Cut(s, "/")
 		if err := checkHost(host); err != nil {
-			return Reference{}, invalid(s, err.Error())
+			return Reference{}, invalid(s, err.Error(), expect)
 		}
 		r.Registry = host
 		rest = path
@@ -58,7 +70,7 @@ func Parse(s string) (Reference, error) {
 	if name, dgst, ok := strings.Cut(rest, "@"); ok {
 		d, err := digest.Parse(dgst)
 		if err != nil {
-			return Reference{}, invalid(s, fmt.Sprintf("digest %q is not ALGORITHM:HEX", dgst))
+			return Reference{}, invalid(s, fmt.Sprintf("digest %q is not ALGORITHM:HEX", dgst), expect)
 		}
 		r.Digest = d
 		rest = name
@@ -69,20 +81,20 @@ func Parse(s string) (Reference, error) {
 		r.Tag = rest[i+1:]
 		rest = rest[:i]
 		if !tagPattern.MatchString(r.Tag) {
-			return Reference{}, invalid(s, fmt.Sprintf("tag %q must be 1-128 letters, digits, '_', '.' or '-' and not start with '.' or '-'", r.Tag))
+			return Reference{}, invalid(s, fmt.Sprintf("tag %q must be 1-128 letters, digits, '_', '.' or '-' and not start with '.' or '-'", r.Tag), expect)
 		}
 	}
 	if rest == "" {
-		return Reference{}, invalid(s, "the repository name is empty")
+		return Reference{}, invalid(s, "the repository name is empty", expect)
 	}
 	for _, c := range strings.Split(rest, "/") {
 		if !pathComponent.MatchString(c) {
-			return Reference{}, invalid(s, fmt.Sprintf("name component %q must be lowercase letters and digits separated by '.', '_', '__' or '-'", c))
+			return Reference{}, invalid(s, fmt.Sprintf("name component %q must be lowercase letters and digits separated by '.', '_', '__' or '-'", c), expect)
 		}
 	}
 	r.Repository = rest
 	if len(r.Registry)+1+len(r.Repository) > maxNameLength {
-		return Reference{}, invalid(s, fmt.Sprintf("the name is longer than %d characters", maxNameLength))
+		return Reference{}, invalid(s, fmt.Sprintf("the name is longer than %d characters", maxNameLength), expect)
 	}
 	return r, nil
 }
@@ -94,7 +106,24 @@ func ParseRemote(s string) (Reference, error) {
 		return r, err
 	}
 	if r.Registry == "" {
-		return Reference{}, invalid(s, "it names no registry (the first component needs a '.' or ':' or must be \"localhost\")")
+		return Reference{}, invalid(s, noRegistry, expectAny)
+	}
+	return r, nil
+}
+
+// ParseVersioned is ParseRemote for references that must also name a
+// version, a tag or a digest: what a skill declares it requires has to say
+// which version it means.
+func ParseVersioned(s string) (Reference, error) {
+	r, err := parse(s, expectVersioned)
+	if err != nil {
+		return r, err
+	}
+	switch {
+	case r.Registry == "":
+		return Reference{}, invalid(s, noRegistry, expectVersioned)
+	case r.Tag == "" && r.Digest == "":
+		return Reference{}, invalid(s, "it names no tag or digest", expectVersioned)
 	}
 	return r, nil
 }
@@ -146,8 +175,8 @@ func checkHost(host string) error {
 	return nil
 }
 
-func invalid(s, why string) error {
-	return errdef.Errorf(errdef.ErrInvalid, "invalid reference %q: %s; expected NAME[:TAG] or REGISTRY/REPOSITORY[:TAG|@sha256:DIGEST]", s, why)
+func invalid(s, why, expect string) error {
+	return errdef.Errorf(errdef.ErrInvalid, "invalid reference %q: %s; expected %s", s, why, expect)
 }
 
 // Name is registry/repository (or just the repository for a local tag).

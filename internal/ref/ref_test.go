@@ -85,3 +85,40 @@ func TestParseRemoteAndParseLocalRestrictTheForm(t *testing.T) {
 		t.Fatalf("ParseRemote: %+v, %v", r, err)
 	}
 }
+
+func TestParseVersionedNeedsARegistryAndATagOrDigest(t *testing.T) {
+	hex := strings.Repeat("ab", 32)
+	for _, in := range []string{
+		"ghcr.io/acme/git-helper:1.2.0",
+		"ghcr.io/acme/pdf@sha256:" + hex,
+		"ghcr.io/acme/pdf:1@sha256:" + hex,
+		"localhost:5000/x:y",
+	} {
+		if _, err := ParseVersioned(in); err != nil {
+			t.Errorf("ParseVersioned(%q): %v", in, err)
+		}
+	}
+	for in, why := range map[string]string{
+		"git-helper:1.2":          "names no registry",
+		"acme/git-helper:1.2":     "names no registry",
+		"ghcr.io/acme/git-helper": "names no tag or digest",
+		"ghcr.io/acme/Git:1":      "name component",
+		"ghcr.io/acme/x@sha256:1": "digest",
+		"":                        "empty reference",
+	} {
+		t.Run(in, func(t *testing.T) {
+			_, err := ParseVersioned(in)
+			if err == nil {
+				t.Fatalf("ParseVersioned(%q) succeeded", in)
+			}
+			if !errors.Is(err, errdef.ErrInvalid) {
+				t.Errorf("error %v is not ErrInvalid", err)
+			}
+			for _, frag := range []string{why, "expected REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST"} {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("error %q does not say %q", err, frag)
+				}
+			}
+		})
+	}
+}

@@ -30,8 +30,12 @@ type SkillContent struct {
 	License     string      `json:"license,omitempty"`
 	Body        string      `json:"body"`
 	Files       []FileEntry `json:"files"`
-	Reference   string      `json:"-"`
-	Digest      string      `json:"-"`
+	// Requires is not in ToolHive's SkillContent; its schema allows
+	// properties it does not name, and it is left out when empty, so the
+	// response of a skill without dependencies is exactly the contract's.
+	Requires  []string `json:"requires,omitempty"`
+	Reference string   `json:"-"`
+	Digest    string   `json:"-"`
 }
 
 // resolveContent finds the artifact a reference names: a tag of the store
@@ -73,7 +77,8 @@ func (s *Service) Content(ctx context.Context, reference string) (*SkillContent,
 	}
 	c := &SkillContent{
 		Name: sk.Metadata.Name, Description: sk.Metadata.Description, Version: sk.Metadata.Version,
-		License: sk.Metadata.License, Body: body, Files: []FileEntry{}, Reference: name, Digest: root.Digest.String(),
+		License: sk.Metadata.License, Body: body, Files: []FileEntry{}, Requires: sk.Metadata.Requires,
+		Reference: name, Digest: root.Digest.String(),
 	}
 	for _, f := range sk.Files {
 		c.Files = append(c.Files, FileEntry{Path: f.Path, Size: f.Size})

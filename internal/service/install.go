@@ -88,6 +88,11 @@ type InstallResult struct {
 	Source   string            `json:"source"`
 	Scope    string            `json:"scope"`
 	Installs []install.Outcome `json:"installs"`
+	// Requires are the skills it declares it depends on; NotInstalled are
+	// those of them not installed for every agent it was installed for.
+	// Installing never fetches dependencies.
+	Requires     []string `json:"requires,omitempty"`
+	NotInstalled []string `json:"notInstalled,omitempty"`
 }
 
 // Install resolves the source to an artifact in the store (pulling or
@@ -157,14 +162,62 @@ func (s *Service) Install(ctx context.Context, req InstallRequest) (*InstallResu
 	lim.MaxTotalSize = DefaultPullLimits().MaxUncompressed
 	outcomes, err := is.installer.Install(ctx, install.Request{
 		Name: sk.Metadata.Name, Version: sk.Metadata.Version, Description: sk.Metadata.Description,
-		Source: source, Digest: desc.Digest.String(), Scope: string(scope), ProjectRoot: root,
+		Source: source, Digest: desc.Digest.String(), Requires: sk.Metadata.Requires, Scope: string(scope), ProjectRoot: root,
 		Targets: targets, LayerSize: sk.Layer.Size, Limits: lim, Force: req.Force,
 		OpenLayer: func() (io.ReadCloser, error) { return s.store.OpenLayer(sk.Layer) },
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &InstallResult{Name: sk.Metadata.Name, Version: sk.Metadata.Version, Digest: desc.Digest.String(), Source: source, Scope: string(scope), Installs: outcomes}, nil
+	res := &InstallResult{
+		Name: sk.Metadata.Name, Version: sk.Metadata.Version, Digest: desc.Digest.String(), Source: source, Scope: string(scope),
+		Installs: outcomes, Requires: sk.Metadata.Requires,
+	}
+	if res.NotInstalled, err = notInstalled(ctx, is.db, res, root); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// notInstalled lists the declared dependencies that some agent the skill
+// was just installed for does not have in the same scope (and project). A
+// dependency is known by its repository's last path segment, the folder
+// name it would be installed under.
+func notInstalled(ctx context.Context, db *records.DB, res *InstallResult, projectRoot string) ([]string, error) {
+	if len(res.Requires) == 0 {
+		return nil, nil
+	}
+	list, err := db.List(ctx, records.Filter{Scope: res.Scope, ProjectRoot: projectRoot}, false)
+	if err != nil {
+		return nil, err
+	}
+	has := map[string]map[string]bool{} // skill name → agents
+	for _, in := range list {
+		if in.ProjectRoot != projectRoot {
+			continue
+		}
+		if has[in.Name] == nil {
+			has[in.Name] = map[string]bool{}
+		}
+		for _, c := range in.Clients {
+			has[in.Name][c] = true
+		}
+	}
+	var missing []string
+	for _, dep := range res.Requires {
+		r, err := ref.Parse(dep)
+		agents := has[r.LastSegment()]
+		ok := err == nil && agents != nil
+		for _, o := range res.Installs {
+			for _, c := range o.Clients {
+				ok = ok && agents[c]
+			}
+		}
+		if !ok {
+			missing = append(missing, dep)
+		}
+	}
+	return missing, nil
 }
 
 // scopeBase returns the folder nothing above which is touched, and the

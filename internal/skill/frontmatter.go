@@ -25,6 +25,9 @@ type Metadata struct {
 	Version       string            `json:"version,omitempty"`
 	AllowedTools  []string          `json:"allowedTools,omitempty"`
 	Metadata      map[string]string `json:"metadata,omitempty"`
+	// Requires are the registry references of the skills this one depends
+	// on, as declared under metadata's RequiresKey, in declared order.
+	Requires []string `json:"requires,omitempty"`
 }
 
 // Issue is one broken rule, named by the field or file it concerns.
@@ -189,6 +192,8 @@ func DecodeFrontmatter(front []byte) (md Metadata, errs, warns []Issue) {
 	md.Compatibility = str("compatibility", false, 500)
 	md.License = str("license", false, 1<<16)
 	md.Metadata, errs = decodeMetadata(fields["metadata"], errs)
+	requires, reqErrs, reqWarns := decodeRequires(md.Metadata[RequiresKey])
+	md.Requires, errs, warns = requires, append(errs, reqErrs...), append(warns, reqWarns...)
 	var toolWarn *Issue
 	md.AllowedTools, toolWarn, errs = decodeAllowedTools(fields["allowed-tools"], errs)
 	if toolWarn != nil {

@@ -374,6 +374,78 @@ func TestMetadataMustMapStringsToStrings(t *testing.T) {
 	})
 }
 
+// requires returns frontmatter declaring lines as the skill's dependencies,
+// in the block form ToolHive documents.
+func requires(lines ...string) string {
+	return validFront + "metadata:\n  toolhive.requires: |\n    " + strings.Join(lines, "\n    ") + "\n"
+}
+
+func TestRequiredSkillsAreRegistryReferencesWithATagOrDigest(t *testing.T) {
+	pinned := "ghcr.io/acme/skills/pdf@sha256:" + strings.Repeat("ab", 32)
+	const field = "metadata.toolhive.requires"
+	const form = "expected REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST, one per line"
+	runCheck(t, []checkCase{
+		{name: "a tag", skillMD: doc(requires("ghcr.io/acme/skills/git-helper:1.2.0"))},
+		{name: "a digest", skillMD: doc(requires(pinned))},
+		{name: "a tag and a digest", skillMD: doc(requires("ghcr.io/acme/pdf:1@sha256:" + strings.Repeat("ab", 32)))},
+		{name: "registry with a port", skillMD: doc(requires("localhost:5000/team/x:1"))},
+		{name: "several, blank lines and blanks around them",
+			skillMD: doc(validFront + "metadata:\n  toolhive.requires: \"\\n  ghcr.io/a/b:1  \\n\\n\\tghcr.io/a/c:2\\n\"\n")},
+		{name: "only blank lines", skillMD: doc(validFront + "metadata:\n  toolhive.requires: \"\\n \\n\"\n")},
+		{name: "a local tag", skillMD: doc(requires("git-helper:1.2")),
+			errs: []want{{field, `dependency on line 1: invalid reference "git-helper:1.2": it names no registry`}}},
+		{name: "a repository path without a registry", skillMD: doc(requires("acme/git-helper:1.2")),
+			errs: []want{{field, "line 1"}}},
+		{name: "no tag or digest", skillMD: doc(requires("ghcr.io/acme/skills/git-helper:1.2.0", "ghcr.io/acme/skills/pdf")),
+			errs: []want{{field, `dependency on line 2: invalid reference "ghcr.io/acme/skills/pdf": it names no tag or digest; ` + form}}},
+		{name: "a malformed digest", skillMD: doc(requires("ghcr.io/acme/pdf@sha256:abc")),
+			errs: []want{{field, "is not ALGORITHM:HEX"}}},
+		{name: "upper-case repository", skillMD: doc(requires("ghcr.io/Acme/pdf:1")),
+			errs: []want{{field, `name component "Acme"`}}},
+		{name: "two on one line", skillMD: doc(requires("ghcr.io/a/b:1 ghcr.io/a/c:2")),
+			errs: []want{{field, form}}},
+		{name: "a blank line still counts", skillMD: doc(requires("ghcr.io/a/b:1", "", "nope")),
+			errs: []want{{field, "line 3:"}}},
+		{name: "every bad line is reported", skillMD: doc(requires("a", "ghcr.io/a/b:1", "b")),
+			errs: []want{{field, "line 1:"}, {field, "line 3:"}}},
+		{name: "not a string", skillMD: doc(validFront + "metadata:\n  toolhive.requires: [ghcr.io/a/b:1]\n"),
+			errs: []want{{field, "metadata values must be strings"}}},
+		{name: "a repeat is a warning", skillMD: doc(requires("ghcr.io/a/b:1", "ghcr.io/a/c:1", "ghcr.io/a/b:1")),
+			warns: []want{{field, "dependency on line 3: ghcr.io/a/b:1 is already required on line 1; the repeat is ignored"}}},
+		{name: "a repeat with other blanks is a repeat", skillMD: doc(validFront + "metadata:\n  toolhive.requires: \"ghcr.io/a/b:1\\n ghcr.io/a/b:1 \"\n"),
+			warns: []want{{field, "line 2"}}},
+		{name: "the same repository at two versions is not a repeat", skillMD: doc(requires("ghcr.io/a/b:1", "ghcr.io/a/b:2"))},
+		{name: "a key outside metadata is not a declaration", skillMD: doc(validFront + "toolhive.requires: nope\n"),
+			warns: []want{{"toolhive.requires", "not a field of the Agent Skills specification"}}},
+	})
+}
+
+func TestRequiresListsDeclaredReferencesInOrderOnce(t *testing.T) {
+	pinned := "ghcr.io/acme/skills/pdf@sha256:" + strings.Repeat("ab", 32)
+	cases := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"block", requires("ghcr.io/acme/skills/git-helper:1.2.0", pinned),
+			[]string{"ghcr.io/acme/skills/git-helper:1.2.0", pinned}},
+		{"declared order, not sorted", requires("ghcr.io/z/z:1", "ghcr.io/a/a:1"), []string{"ghcr.io/z/z:1", "ghcr.io/a/a:1"}},
+		{"trimmed, blank lines skipped", validFront + "metadata:\n  toolhive.requires: \"\\n  ghcr.io/a/b:1 \\r\\n\\n\"\n", []string{"ghcr.io/a/b:1"}},
+		{"repeats dropped", requires("ghcr.io/a/b:1", "ghcr.io/a/c:1", "ghcr.io/a/b:1"), []string{"ghcr.io/a/b:1", "ghcr.io/a/c:1"}},
+		{"bad lines left out", requires("nope", "ghcr.io/a/b:1"), []string{"ghcr.io/a/b:1"}},
+		{"absent", validFront, nil},
+		{"other metadata only", validFront + "metadata:\n  author: me\n", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			md, _, _ := skill.DecodeFrontmatter([]byte(tc.yaml))
+			if !slices.Equal(md.Requires, tc.want) {
+				t.Errorf("Requires = %q, want %q", md.Requires, tc.want)
+			}
+		})
+	}
+}
+
 func TestFieldsOutsideTheSpecAreWarningsNotErrors(t *testing.T) {
 	runCheck(t, []checkCase{
 		{name: "disable-model-invocation", skillMD: doc(validFront + "disable-model-invocation: true\n"),
@@ -711,7 +783,7 @@ func TestEveryMessageNamesItsFieldOrFile(t *testing.T) {
 	// A person reading only the message (without the field column) must
 	// still see which field or file is wrong.
 	front := "name: Demo--x-\ndescription: \"\"\ncompatibility: " + strings.Repeat("c", 501) +
-		"\nmetadata:\n  version: 1\nallowed-tools: a, b\nversion: 1\n"
+		"\nmetadata:\n  version: 1\n  toolhive.requires: nope\nallowed-tools: a, b\nversion: 1\n"
 	dir := filepath.Join(t.TempDir(), "demo")
 	mustWrite(t, filepath.Join(dir, "SKILL.md"), doc(front))
 	mustSymlink(t, "x", filepath.Join(dir, "link"))
@@ -720,12 +792,15 @@ func TestEveryMessageNamesItsFieldOrFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := append(slices.Clone(c.Report.Errors), c.Report.Warnings...)
-	if len(all) < 8 {
-		t.Fatalf("expected at least 8 issues, got %+v", all)
+	if len(all) < 9 {
+		t.Fatalf("expected at least 9 issues, got %+v", all)
 	}
 	for _, is := range all {
 		subject := is.Field
-		if strings.HasPrefix(subject, "metadata.") {
+		switch {
+		case is.Field == "metadata.toolhive.requires":
+			subject = "dependency on line" // which line of the list
+		case strings.HasPrefix(subject, "metadata."):
 			subject = "metadata" // "metadata values must be strings"
 		}
 		if is.Field == "link" {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path"
 	"reflect"
@@ -15,7 +16,8 @@ import (
 )
 
 // commonErrors are the statuses any route may answer besides its own:
-// refused shape or paths, token, Host/Origin, failure, shutdown, timeout.
+// refused shape or paths, token, Host/Origin, failure, the caller leaving
+// or shutdown, timeout. A route drops those it cannot answer with never.
 var commonErrors = []int{
 	http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
 	http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusGatewayTimeout,
@@ -101,6 +103,12 @@ func (s *Server) openAPIDocument() ([]byte, error) {
 		if rt.method != http.MethodGet {
 			statuses = append(statuses, bodyErrors...)
 		}
+		for _, code := range rt.never {
+			if !slices.Contains(statuses, code) {
+				return nil, fmt.Errorf("%s %s: never lists %d, which the route is not documented to answer anyway", rt.method, rt.path, code)
+			}
+		}
+		statuses = slices.DeleteFunc(statuses, func(code int) bool { return slices.Contains(rt.never, code) })
 		slices.Sort(statuses)
 		for _, code := range slices.Compact(statuses) {
 			op.AddResponse(code, openapi3.NewResponse().WithDescription(http.StatusText(code)).WithJSONSchemaRef(errSchema))

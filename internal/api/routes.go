@@ -42,7 +42,10 @@ type route struct {
 	result  any // the success body's type, nil for none
 	raw     bool
 	errors  []int // statuses beyond the common ones
-	handle  handlerFunc
+	// never lists common statuses the route cannot answer; the table says
+	// why at each route, so that the document promises only what happens.
+	never  []int
+	handle handlerFunc
 }
 
 // param is a query parameter, or a path parameter when its name appears in
@@ -70,6 +73,19 @@ func (s *Server) routes() []route {
 	x := extPrefix
 	notFound := []int{http.StatusNotFound}
 	registry := []int{http.StatusNotFound, http.StatusConflict, http.StatusTooManyRequests, http.StatusBadGateway}
+	// A push replaces nothing local, and a registry's refusal of the tag is
+	// a registry failure (502), so a push is never a 409.
+	push := []int{http.StatusNotFound, http.StatusTooManyRequests, http.StatusBadGateway}
+	// Routes that answer 501 before doing anything have nothing to fail on
+	// the server's side and consult neither the deadline nor the caller.
+	unimplemented := []int{http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+	// A façade method that takes no notice of its context cannot be cut
+	// short by the caller leaving or the deadline passing.
+	ignoresContext := []int{http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+	// Validating only reads the caller's folder, and a folder that cannot
+	// be read is the caller's 400, so the server has nothing of its own to
+	// fail on.
+	readsOnlyTheFolder := []int{http.StatusInternalServerError}
 	return []route{
 		// Operations.
 		{method: "GET", path: "/healthz", id: "healthz", summary: "Liveness: the process answers", tag: "operations", public: true,
@@ -93,7 +109,7 @@ func (s *Server) routes() []route {
 			params: []param{{name: "name", desc: "skill name", required: true}, scopeParam, projectRootParam},
 			status: 204, errors: notFound, handle: s.uninstallSkill},
 		{method: "POST", path: c + "/validate", id: "validateSkill", summary: "Validate a skill folder", tag: "skills",
-			body: validateSkillRequest{}, status: 200, result: validationResult{}, handle: s.validateSkill},
+			body: validateSkillRequest{}, status: 200, result: validationResult{}, never: readsOnlyTheFolder, handle: s.validateSkill},
 		{method: "POST", path: c + "/build", id: "buildSkill", summary: "Build a skill folder into the local store", tag: "skills", long: true,
 			body: buildSkillRequest{}, status: 200, result: buildResult{}, handle: s.buildSkill},
 		{method: "GET", path: c + "/builds", id: "listBuilds", summary: "List local builds", tag: "skills",
@@ -102,18 +118,18 @@ func (s *Server) routes() []route {
 			params: []param{{name: "tag", desc: "the build's tag; a full reference may be sent with its slashes", required: true}},
 			status: 204, errors: notFound, handle: s.deleteBuild},
 		{method: "POST", path: c + "/push", id: "pushSkill", summary: "Push a local build to its registry", tag: "skills", long: true,
-			body: pushSkillRequest{}, status: 204, errors: registry, handle: s.pushSkill},
+			body: pushSkillRequest{}, status: 204, errors: push, handle: s.pushSkill},
 		{method: "GET", path: c + "/content", id: "getSkillContent", summary: "Preview a skill without installing it", tag: "skills", long: true,
 			params: []param{{name: "ref", desc: "a local tag or a registry reference", required: true}},
 			status: 200, result: service.SkillContent{}, errors: registry, handle: s.skillContent},
 		{method: "POST", path: c + "/sync", id: "syncSkills", summary: "Not implemented: answers 501", tag: "skills",
-			errors: []int{http.StatusNotImplemented}, handle: s.notImplemented("sync from a lock file")},
+			errors: []int{http.StatusNotImplemented}, never: unimplemented, handle: s.notImplemented("sync from a lock file")},
 		{method: "POST", path: c + "/upgrade", id: "upgradeSkills", summary: "Not implemented: answers 501", tag: "skills",
-			errors: []int{http.StatusNotImplemented}, handle: s.notImplemented("upgrade from a lock file")},
+			errors: []int{http.StatusNotImplemented}, never: unimplemented, handle: s.notImplemented("upgrade from a lock file")},
 
 		// The extension API: service.API, one route per method.
 		{method: "POST", path: x + "/validate", id: "validate", summary: "service.Validate", tag: "skilldock",
-			body: validateRequest{}, status: 200, result: skill.Checked{}, handle: s.extValidate},
+			body: validateRequest{}, status: 200, result: skill.Checked{}, never: readsOnlyTheFolder, handle: s.extValidate},
 		{method: "POST", path: x + "/build", id: "build", summary: "service.Build", tag: "skilldock", long: true,
 			body: service.BuildRequest{}, status: 200, result: buildResponse{}, handle: s.extBuild},
 		{method: "GET", path: x + "/builds", id: "listBuildsExt", summary: "service.ListBuilds", tag: "skilldock",
@@ -121,16 +137,16 @@ func (s *Server) routes() []route {
 		{method: "POST", path: x + "/builds/delete", id: "deleteBuilds", summary: "service.DeleteBuilds", tag: "skilldock",
 			body: deleteBuildsRequest{}, status: 200, result: service.DeleteResult{}, errors: notFound, handle: s.extDeleteBuilds},
 		{method: "POST", path: x + "/tag", id: "tag", summary: "service.Tag", tag: "skilldock",
-			body: tagRequest{}, status: 200, result: tagResponse{}, errors: notFound, handle: s.extTag},
+			body: tagRequest{}, status: 200, result: tagResponse{}, errors: notFound, never: ignoresContext, handle: s.extTag},
 		{method: "GET", path: x + "/inspect", id: "inspect", summary: "service.Inspect", tag: "skilldock",
 			params: []param{{name: "tag", desc: "a tag of the store", required: true}},
-			status: 200, result: service.Inspection{}, errors: notFound, handle: s.extInspect},
+			status: 200, result: service.Inspection{}, errors: notFound, never: ignoresContext, handle: s.extInspect},
 		{method: "POST", path: x + "/gc", id: "gc", summary: "service.GC", tag: "skilldock",
-			status: 200, result: store.GCResult{}, handle: s.extGC},
+			status: 200, result: store.GCResult{}, never: ignoresContext, handle: s.extGC},
 		{method: "GET", path: x + "/fsck", id: "fsck", summary: "service.Fsck", tag: "skilldock",
-			status: 200, result: service.FsckReport{}, handle: s.extFsck},
+			status: 200, result: service.FsckReport{}, never: ignoresContext, handle: s.extFsck},
 		{method: "POST", path: x + "/push", id: "push", summary: "service.Push", tag: "skilldock", long: true,
-			body: pushRequest{}, status: 200, result: service.PushResult{}, errors: registry, handle: s.extPush},
+			body: pushRequest{}, status: 200, result: service.PushResult{}, errors: push, handle: s.extPush},
 		{method: "POST", path: x + "/pull", id: "pull", summary: "service.Pull", tag: "skilldock", long: true,
 			body: pullRequest{}, status: 200, result: service.PullResult{}, errors: registry, handle: s.extPull},
 		{method: "GET", path: x + "/content", id: "content", summary: "service.Content", tag: "skilldock", long: true,
@@ -141,9 +157,9 @@ func (s *Server) routes() []route {
 				{name: "path", desc: "the file's path inside the skill", required: true}},
 			status: 200, raw: true, errors: registry, handle: s.extContentFile},
 		{method: "GET", path: x + "/cache", id: "listCache", summary: "service.ListCache", tag: "skilldock",
-			status: 200, result: []service.CacheEntry{}, handle: s.extListCache},
+			status: 200, result: []service.CacheEntry{}, never: ignoresContext, handle: s.extListCache},
 		{method: "POST", path: x + "/cache/prune", id: "pruneCache", summary: "service.PruneCache", tag: "skilldock",
-			body: pruneRequest{}, status: 200, result: service.PruneResult{}, errors: notFound, handle: s.extPruneCache},
+			body: pruneRequest{}, status: 200, result: service.PruneResult{}, errors: notFound, never: ignoresContext, handle: s.extPruneCache},
 		{method: "POST", path: x + "/login", id: "login", summary: "service.Login", tag: "skilldock",
 			body: loginRequest{}, status: 204, errors: []int{http.StatusBadGateway}, handle: s.extLogin},
 		{method: "POST", path: x + "/logout", id: "logout", summary: "service.Logout", tag: "skilldock",

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +157,70 @@ func TestContractStatus504WhenTheDeadlinePasses(t *testing.T) {
 	h.expectErr(504, "deadline exceeded", "POST", "/api/v1beta/skills/build", map[string]string{"path": h.env.skill(t, "hello")})
 }
 
+// TestContractValidateStopsWhenTheCallerLeavesOrTheDeadlinePasses: a
+// folder of thousands of files takes a while to walk; the walk gives up
+// when the route's deadline passes (504) or its caller goes away (503).
+func TestContractValidateStopsWhenTheCallerLeavesOrTheDeadlinePasses(t *testing.T) {
+	h := newHarness(t)
+	files := map[string]string{}
+	for i := range 3000 {
+		files[fmt.Sprintf("references/%02d/%04d.md", i/100, i)] = "A note.\n"
+	}
+	dir := testutil.WriteSkill(t, h.env.skills, "hello", files)
+	body := map[string]string{"path": dir}
+
+	// The folder itself is a valid skill, so only the caller or the
+	// deadline can stop its validation.
+	var res struct{ Valid bool }
+	h.expect(200, &res, "POST", "/api/v1beta/skills/validate", body)
+	if !res.Valid {
+		t.Fatalf("the folder is not a valid skill: %+v", res)
+	}
+	h.expectCutShort503(op("POST", "/api/v1beta/skills/validate", fmt.Sprintf(`{"path":%q}`, dir)))
+	late := startHarness(t, h.env, func(c *api.Config) { c.ShortTimeout = time.Nanosecond })
+	late.expectErr(504, "deadline exceeded", "POST", "/api/v1beta/skills/validate", body)
+}
+
+// TestContractDeleteBuildWaitsForTheStoreLockOnlyAsLongAsItsCaller: while
+// another process holds the store's index lock, deleting a build waits
+// until its deadline passes (504) or its caller goes away (503), and then
+// has removed nothing; once the lock is free, the delete goes through.
+func TestContractDeleteBuildWaitsForTheStoreLockOnlyAsLongAsItsCaller(t *testing.T) {
+	h := newHarness(t)
+	var built struct{ Reference string }
+	h.expect(200, &built, "POST", "/api/v1beta/skills/build", map[string]string{"path": h.env.skill(t, "hello")})
+	del := "/api/v1beta/skills/builds/" + url.PathEscape(built.Reference)
+	tags := func() []string {
+		var builds struct{ Builds []struct{ Tag string } }
+		h.expect(200, &builds, "GET", "/api/v1beta/skills/builds", nil)
+		var out []string
+		for _, b := range builds.Builds {
+			out = append(out, b.Tag)
+		}
+		return out
+	}
+	before := tags()
+	if !slices.Contains(before, built.Reference) {
+		t.Fatalf("builds %q do not hold %s", before, built.Reference)
+	}
+	release := testutil.LockStoreIndex(t, h.env.store)
+
+	short := startHarness(t, h.env, func(c *api.Config) { c.ShortTimeout = 100 * time.Millisecond })
+	short.expectErr(504, "deadline exceeded", "DELETE", del, nil)
+	if got := h.hangUp("DELETE", del); got != 503 {
+		t.Errorf("DELETE %s by a caller that left: status %d, want 503", del, got)
+	}
+	if after := tags(); !slices.Equal(after, before) {
+		t.Fatalf("builds after the deletes that gave up: %q, want %q", after, before)
+	}
+
+	release()
+	h.expect(204, nil, "DELETE", del, nil)
+	if after := tags(); slices.Contains(after, built.Reference) || len(after) != len(before)-1 {
+		t.Errorf("builds after the delete: %q, want %q without %s", after, before, built.Reference)
+	}
+}
+
 // TestContractStatus409WhenAPullWouldReplaceABuild: previewing a registry
 // reference whose cache tag is a local build of other content would
 // replace that build; the server refuses.
@@ -247,26 +312,43 @@ func TestContractStatus500WhenTheCredentialsCannotBeRead(t *testing.T) {
 // server writes (and the validator checks) all the same. Here the caller
 // only half-closes, so it can read the answer.
 func TestContractStatus503WhenTheCallerGoesAway(t *testing.T) {
+	h := newHarness(t)
+	h.expectCutShort503(
+		op("GET", "/api/v1beta/skills", ""),
+		op("GET", "/api/v1beta/skills/hello", ""),
+		op("DELETE", "/api/v1beta/skills/hello", ""),
+		op("GET", "/api/v1beta/skills/builds", ""),
+		op("POST", "/api/v1beta/skills/build", fmt.Sprintf(`{"path":%q}`, h.env.skill(t, "hello"))),
+	)
+}
+
+// TestContractStatus503WhenTheCallerOfARegistryRouteGoesAway: the same for
+// the routes that reach a registry, given one to reach.
+func TestContractStatus503WhenTheCallerOfARegistryRouteGoesAway(t *testing.T) {
 	addr, _, _ := testutil.Registry(t, false)
 	registryRan = true
 	h := newHarness(t)
 	t.Setenv("DOCKER_CONFIG", filepath.Join(h.env.home, ".docker"))
 	repo := addr + "/" + testutil.Repo(t) + "/hello"
-	dir := h.env.skill(t, "hello")
-	h.expect(200, nil, "POST", "/api/v1beta/skills/build", map[string]string{"path": dir, "tag": repo + ":1"})
+	h.expect(200, nil, "POST", "/api/v1beta/skills/build", map[string]string{"path": h.env.skill(t, "hello"), "tag": repo + ":1"})
+	h.expectCutShort503(
+		op("POST", "/api/v1beta/skills/push", fmt.Sprintf(`{"reference":%q}`, repo+":1")),
+		op("GET", "/api/v1beta/skills/content?ref="+url.QueryEscape(repo+":2"), ""),
+		op("POST", "/api/v1beta/skills", fmt.Sprintf(`{"name":%q,"version":"2","clients":["claude-code"]}`, repo)),
+	)
+}
 
-	for _, op := range []struct{ method, path, body string }{
-		{"GET", "/api/v1beta/skills", ""},
-		{"GET", "/api/v1beta/skills/hello", ""},
-		{"DELETE", "/api/v1beta/skills/hello", ""},
-		{"GET", "/api/v1beta/skills/builds", ""},
-		{"POST", "/api/v1beta/skills/build", fmt.Sprintf(`{"path":%q}`, dir)},
-		{"POST", "/api/v1beta/skills/push", fmt.Sprintf(`{"reference":%q}`, repo+":1")},
-		{"GET", "/api/v1beta/skills/content?ref=" + url.QueryEscape(repo+":2"), ""},
-		{"POST", "/api/v1beta/skills", fmt.Sprintf(`{"name":%q,"version":"2","clients":["claude-code"]}`, repo)},
-	} {
-		if got := h.cutShort(op.method, op.path, op.body); got != 503 {
-			t.Errorf("%s %s cut short: status %d, want 503", op.method, op.path, got)
+// rawOp is a request as cutShort sends it: the body as text.
+type rawOp struct{ method, path, body string }
+
+func op(method, path, body string) rawOp { return rawOp{method, path, body} }
+
+// expectCutShort503 sends each request cut short and expects 503.
+func (h *harness) expectCutShort503(ops ...rawOp) {
+	h.t.Helper()
+	for _, o := range ops {
+		if got := h.cutShort(o.method, o.path, o.body); got != 503 {
+			h.t.Errorf("%s %s cut short: status %d, want 503", o.method, o.path, got)
 		}
 	}
 }
@@ -286,19 +368,35 @@ func (h *harness) expectErr(status int, want, method, path string, body any) {
 // which cancels the request's context. It returns the status answered.
 func (h *harness) cutShort(method, path, body string) int {
 	h.t.Helper()
+	auth := ""
+	if h.token != "" {
+		auth = "Authorization: Bearer " + h.token + "\r\n"
+	}
+	return h.halfClose(method, path, "cut short", fmt.Sprintf("%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		method, path, h.addr, auth, len(body)+1, body))
+}
+
+// hangUp sends a whole request without a body, then half-closes the
+// connection as a caller that stops waiting does: the server sees the
+// connection end while the request runs, which cancels its context. It
+// returns the status answered, which a half-closed caller can still read.
+func (h *harness) hangUp(method, path string) int {
+	h.t.Helper()
+	return h.halfClose(method, path, "after hanging up", fmt.Sprintf("%s %s HTTP/1.1\r\nHost: %s\r\n\r\n", method, path, h.addr))
+}
+
+// halfClose writes raw on a new connection, closes the sending side and
+// returns the status of the answer, which must not be a 503 for any reason
+// but the cancelled request.
+func (h *harness) halfClose(method, path, how, raw string) int {
+	h.t.Helper()
 	conn, err := net.Dial("tcp", h.addr)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	auth := ""
-	if h.token != "" {
-		auth = "Authorization: Bearer " + h.token + "\r\n"
-	}
-	_, err = fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		method, path, h.addr, auth, len(body)+1, body)
-	if err != nil {
+	if _, err := io.WriteString(conn, raw); err != nil {
 		h.t.Fatal(err)
 	}
 	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
@@ -306,11 +404,11 @@ func (h *harness) cutShort(method, path, body string) int {
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		h.t.Fatalf("%s %s cut short: reading the answer: %v", method, path, err)
+		h.t.Fatalf("%s %s %s: reading the answer: %v", method, path, how, err)
 	}
 	defer resp.Body.Close()
 	if data, _ := io.ReadAll(resp.Body); resp.StatusCode == 503 && !bytes.Contains(data, []byte("context canceled")) {
-		h.t.Errorf("%s %s cut short: 503 for another reason: %s", method, path, data)
+		h.t.Errorf("%s %s %s: 503 for another reason: %s", method, path, how, data)
 	}
 	return resp.StatusCode
 }

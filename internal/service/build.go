@@ -44,8 +44,11 @@ func (s *Service) Validate(ctx context.Context, dir string) (*skill.Checked, err
 	return Validate(ctx, dir)
 }
 
-// Validate checks a folder against the Agent Skills specification.
-func Validate(_ context.Context, dir string) (*skill.Checked, error) { return skill.Check(dir) }
+// Validate checks a folder against the Agent Skills specification. It stops
+// with ctx's error once ctx ends, however large the folder.
+func Validate(ctx context.Context, dir string) (*skill.Checked, error) {
+	return skill.CheckContext(ctx, dir)
+}
 
 // Build validates, packs and tags a skill folder. Tags are written only after
 // every blob is stored, in one index update, so a build that fails or is
@@ -55,7 +58,7 @@ func (s *Service) Build(ctx context.Context, req BuildRequest) (*BuildResult, er
 	if err != nil {
 		return nil, err
 	}
-	c, err := skill.Check(req.Dir)
+	c, err := skill.CheckContext(ctx, req.Dir)
 	if err != nil {
 		return nil, err
 	}

@@ -119,11 +119,14 @@ type DeleteResult struct {
 
 // DeleteBuilds removes local-build tags, all or none, then collects every
 // blob no remaining tag reaches.
-func (s *Service) DeleteBuilds(_ context.Context, tags []string) (*DeleteResult, error) {
+func (s *Service) DeleteBuilds(ctx context.Context, tags []string) (*DeleteResult, error) {
 	if len(tags) == 0 {
 		return nil, errdef.New(errdef.ErrInvalid, "no tag given; run \"skilldock builds\" to list builds")
 	}
-	err := s.store.UpdateIndex(func(idx *ocispec.Index) error {
+	// Waiting for another writer's index lock ends with ctx, having removed
+	// nothing. Once the tags are gone the delete has happened, and the
+	// collection below runs to its end so the answer says what was done.
+	err := s.store.UpdateIndexContext(ctx, func(idx *ocispec.Index) error {
 		for _, t := range tags {
 			d, ok := store.FindTag(idx, t)
 			if !ok || d.Annotations[store.AnnotationLocalBuild] != "true" {

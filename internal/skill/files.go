@@ -1,6 +1,7 @@
 package skill
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,6 +30,13 @@ const ManifestFile = "SKILL.md"
 // reported as an issue, because packing it would make the archive depend on
 // the machine it was built on.
 func ListFiles(root string) ([]File, []Issue, error) {
+	return listFiles(context.Background(), root)
+}
+
+// listFiles is ListFiles that gives up, returning ctx's error, once ctx
+// ends: a folder may hold millions of entries, and whoever asked may have
+// stopped waiting. The check costs nothing beside the stat of each entry.
+func listFiles(ctx context.Context, root string) ([]File, []Issue, error) {
 	// WalkDir does not descend into a root that is a symlink, which would
 	// list nothing for a skill installed as a link; the root is the folder
 	// being packed, not an entry inside it, so follow it.
@@ -42,6 +50,9 @@ func ListFiles(root string) ([]File, []Issue, error) {
 	var files []File
 	var issues []Issue
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if stop := ctx.Err(); stop != nil {
+			return stop
+		}
 		if err != nil {
 			if p == root {
 				return err

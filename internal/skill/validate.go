@@ -2,6 +2,7 @@ package skill
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,13 @@ type Checked struct {
 // The returned error is for folders that cannot be examined at all (missing,
 // not a folder); rule violations are in the report.
 func Check(dir string) (*Checked, error) {
+	return CheckContext(context.Background(), dir)
+}
+
+// CheckContext is Check that stops, returning ctx's error, once ctx ends:
+// it looks at ctx before each entry of the folder and each block of
+// SKILL.md, so a folder of any size is given up promptly.
+func CheckContext(ctx context.Context, dir string) (*Checked, error) {
 	root, err := statRoot(dir)
 	if err != nil {
 		return nil, errdef.New(errdef.ErrInvalid, err.Error())
@@ -40,14 +48,20 @@ func Check(dir string) (*Checked, error) {
 	c := &Checked{Root: root}
 	var errs, warns []Issue
 
-	files, fileIssues, err := ListFiles(root)
+	files, fileIssues, err := listFiles(ctx, root)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("checking skill folder %s: %w", dir, ctx.Err())
+		}
 		return nil, errdef.Errorf(errdef.ErrInvalid, "cannot read skill folder %s: %s", dir, errText(err))
 	}
 	c.Files = files
 	errs = append(errs, fileIssues...)
 
-	md, mdErrs, mdWarns, err := checkSkillMD(filepath.Join(root, ManifestFile))
+	md, mdErrs, mdWarns, err := checkSkillMD(ctx, filepath.Join(root, ManifestFile))
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("checking skill folder %s: %w", dir, ctx.Err())
+	}
 	if err != nil {
 		errs = append(errs, Issue{ManifestFile, err.Error()})
 	} else {
@@ -62,7 +76,7 @@ func Check(dir string) (*Checked, error) {
 	return c, nil
 }
 
-func checkSkillMD(path string) (Metadata, []Issue, []Issue, error) {
+func checkSkillMD(ctx context.Context, path string) (Metadata, []Issue, []Issue, error) {
 	info, err := os.Lstat(path)
 	if err != nil {
 		return Metadata{}, nil, nil, errors.New("no SKILL.md in the folder; a skill needs a SKILL.md with YAML frontmatter at its root")
@@ -82,7 +96,7 @@ func checkSkillMD(path string) (Metadata, []Issue, []Issue, error) {
 	}
 	md, errs, warns := DecodeFrontmatter(front)
 	lines := countLines(front) + 2
-	rest, err := countLinesReader(br)
+	rest, err := countLinesReader(ctx, br)
 	if err != nil {
 		return md, errs, warns, fmt.Errorf("cannot read SKILL.md: %s", errText(err))
 	}
@@ -102,10 +116,13 @@ func countLines(b []byte) int {
 	return n
 }
 
-func countLinesReader(r io.Reader) (int, error) {
+func countLinesReader(ctx context.Context, r io.Reader) (int, error) {
 	buf := make([]byte, 32<<10)
 	n, last := 0, byte('\n')
 	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
 		k, err := r.Read(buf)
 		if k > 0 {
 			n += countLines(buf[:k])

@@ -1,8 +1,10 @@
 package skill_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -667,6 +669,56 @@ func TestCheckRefusesFoldersItCannotExamine(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), dir) {
 				t.Errorf("error %q does not name the folder %s", err, dir)
+			}
+		})
+	}
+}
+
+// countdown is a context that ends after its Err has been asked n times,
+// so that a test can end it in the middle of a walk or a read.
+type countdown struct {
+	context.Context
+	n int
+}
+
+func (c *countdown) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestCheckStopsWhereverItsContextEnds(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+	}{
+		{"in the walk of many files", func(t *testing.T, dir string) {
+			mustWrite(t, filepath.Join(dir, "SKILL.md"), doc(validFront))
+			for i := range 200 {
+				mustWrite(t, filepath.Join(dir, "refs", fmt.Sprintf("%03d.md", i)), "x\n")
+			}
+		}},
+		{"in the read of a long SKILL.md", func(t *testing.T, dir string) {
+			mustWrite(t, filepath.Join(dir, "SKILL.md"), doc(validFront)+strings.Repeat("A line of the body.\n", 200_000))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "demo")
+			c.setup(t, dir)
+			// Ten looks at the context: the walk of the root and SKILL.md
+			// takes a few, every further file or 32 KiB block one.
+			_, err := skill.CheckContext(&countdown{Context: context.Background(), n: 10}, dir)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("CheckContext with a context that ends: %v, want context.Canceled", err)
+			}
+			if errors.Is(err, errdef.ErrInvalid) || !strings.Contains(err.Error(), dir) {
+				t.Errorf("error %q must name the folder and not blame it", err)
+			}
+			// The folder itself is fine: only the context stopped the check.
+			checked, err := skill.CheckContext(context.Background(), dir)
+			if err != nil || !checked.Report.Valid {
+				t.Fatalf("CheckContext with a live context: %v %+v", err, checked)
 			}
 		})
 	}

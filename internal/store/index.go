@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -83,7 +84,15 @@ func DecodeIndex(r io.Reader) (*ocispec.Index, error) {
 // UpdateIndex runs fn on a fresh copy of index.json under the exclusive index
 // lock and writes the result back atomically. If fn fails nothing is written.
 func (s *Store) UpdateIndex(fn func(idx *ocispec.Index) error) error {
-	l, err := s.acquireIndex()
+	return s.UpdateIndexContext(context.Background(), fn)
+}
+
+// UpdateIndexContext is UpdateIndex that stops waiting for the index lock
+// when ctx ends, and then returns ctx's error having written nothing. Once
+// the lock is held fn runs and the result is written whatever ctx does: the
+// update is short, and stopping half-way would gain nothing.
+func (s *Store) UpdateIndexContext(ctx context.Context, fn func(idx *ocispec.Index) error) error {
+	l, err := s.acquireIndexContext(ctx)
 	if err != nil {
 		return err
 	}

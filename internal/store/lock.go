@@ -1,9 +1,11 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 )
 
 // fileLock is an advisory flock(2) lock. The kernel drops it when the process
@@ -11,13 +13,9 @@ import (
 type fileLock struct{ f *os.File }
 
 func lockFile(path string, exclusive bool) (*fileLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, how, err := openLock(path, exclusive)
 	if err != nil {
-		return nil, fmt.Errorf("opening lock %s: %w", path, err)
-	}
-	how := syscall.LOCK_SH
-	if exclusive {
-		how = syscall.LOCK_EX
+		return nil, err
 	}
 	for {
 		err = syscall.Flock(int(f.Fd()), how)
@@ -30,6 +28,64 @@ func lockFile(path string, exclusive bool) (*fileLock, error) {
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
 	return &fileLock{f: f}, nil
+}
+
+// openLock opens (creating) the lock file and says which flock operation
+// takes it.
+func openLock(path string, exclusive bool) (*os.File, int, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, 0, fmt.Errorf("opening lock %s: %w", path, err)
+	}
+	if exclusive {
+		return f, syscall.LOCK_EX, nil
+	}
+	return f, syscall.LOCK_SH, nil
+}
+
+// Waiting for a lock with a context polls, because flock(2) cannot be
+// interrupted by anything but a signal: each try is non-blocking, and the
+// pause between tries doubles from lockPollMin to lockPollMax, so a lock held
+// briefly costs little latency and one held for minutes costs little CPU. A
+// poller may lose the lock to waiters blocked in the kernel; the locks it is
+// used for are held briefly, so it only waits a little longer, and never
+// past its context.
+const (
+	lockPollMin = time.Millisecond
+	lockPollMax = 50 * time.Millisecond
+)
+
+// lockFileContext is lockFile that gives up, changing nothing, when ctx ends
+// before the lock is free. A context that can never end (Background) waits
+// in the kernel as lockFile does.
+func lockFileContext(ctx context.Context, path string, exclusive bool) (*fileLock, error) {
+	if ctx.Done() == nil {
+		return lockFile(path, exclusive)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("not taking lock %s: %w", path, err)
+	}
+	f, how, err := openLock(path, exclusive)
+	if err != nil {
+		return nil, err
+	}
+	for pause := lockPollMin; ; pause = min(2*pause, lockPollMax) {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		switch err {
+		case nil:
+			return &fileLock{f: f}, nil
+		case syscall.EWOULDBLOCK, syscall.EINTR:
+		default:
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("gave up waiting for lock %s, held elsewhere: %w", path, ctx.Err())
+		case <-time.After(pause):
+		}
+	}
 }
 
 func (l *fileLock) unlock() {
@@ -60,7 +116,11 @@ func (s *Store) acquireGC(exclusive bool) (*fileLock, error) {
 }
 
 func (s *Store) acquireIndex() (*fileLock, error) {
-	return lockFile(s.path(metaDir, "index.lock"), true)
+	return s.acquireIndexContext(context.Background())
+}
+
+func (s *Store) acquireIndexContext(ctx context.Context) (*fileLock, error) {
+	return lockFileContext(ctx, s.path(metaDir, "index.lock"), true)
 }
 
 // tryLockFile takes an exclusive lock without waiting; nil means it is held

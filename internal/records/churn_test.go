@@ -2,11 +2,14 @@ package records_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/skilldock/skilldock/internal/records"
 	"github.com/skilldock/skilldock/internal/testutil"
 )
 
@@ -49,5 +52,38 @@ func TestProcessesCreatingTheDatabaseTogetherAllSucceed(t *testing.T) {
 			t.Fatalf("round %d: writing to the new database: %v", r, err)
 		}
 		db.Close()
+	}
+}
+
+// A caller that stops waiting while another connection holds the database
+// gets its own cancellation back, promptly, not "database is locked", and
+// nothing is written.
+func TestWaitingForABusyDatabaseEndsWithTheCaller(t *testing.T) {
+	path := dbPath(t)
+	db := open(t, path)
+	holder, err := raw(t, path).Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = db.Put(ctx, sample("/h/.claude/skills/late", "late", "claude-code"))
+	took := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Put while the database is held: %v; want the caller's deadline", err)
+	}
+	if took > 5*time.Second {
+		t.Errorf("Put gave up after %v; want soon after the 300 ms deadline", took)
+	}
+	if _, err := holder.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := db.List(context.Background(), records.Filter{}, false); err != nil || len(list) != 0 {
+		t.Errorf("after the abandoned Put: %d records (%v); want none", len(list), err)
 	}
 }

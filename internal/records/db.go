@@ -112,7 +112,8 @@ func (d *DB) migrate(ctx context.Context) error {
 	}
 	for i, stmt := range migrations {
 		version := i + 1
-		err := d.tx(ctx, func(tx *sql.Tx) error {
+		// Not retried on its own: Open retries the whole migration.
+		err := d.runOnce(ctx, nil, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
 				return err
@@ -153,21 +154,25 @@ func (d *DB) read(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (d *DB) run(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
-	return retryBusy(ctx, func() error {
-		tx, err := d.db.BeginTx(ctx, opts)
-		if err != nil {
-			return err
-		}
-		if err := fn(tx); err != nil {
-			tx.Rollback()
-			return err
-		}
-		return tx.Commit()
-	})
+	return retryBusy(ctx, func() error { return d.runOnce(ctx, opts, fn) })
+}
+
+// runOnce runs fn in one transaction, committed when fn succeeds.
+func (d *DB) runOnce(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 // busyFor bounds how long an operation is retried while the database is
-// busy; it matches the busy timeout.
+// busy; it matches the busy timeout. An attempt started just before the
+// bound may itself wait up to the busy timeout.
 const busyFor = 15 * time.Second
 
 // retryBusy runs fn again while it fails with SQLITE_BUSY. The busy timeout
@@ -181,6 +186,10 @@ func retryBusy(ctx context.Context, fn func() error) error {
 	wait := 2 * time.Millisecond
 	for {
 		err := fn()
+		if err != nil && ctx.Err() != nil {
+			// SQLite was interrupted, or gave up, because the caller did.
+			return fmt.Errorf("gave up waiting for the records database (%v): %w", err, ctx.Err())
+		}
 		if err == nil || !isBusy(err) || time.Now().After(deadline) {
 			return err
 		}
@@ -189,7 +198,7 @@ func retryBusy(ctx context.Context, fn func() error) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			return fmt.Errorf("gave up waiting for the records database (%v): %w", err, ctx.Err())
 		case <-t.C:
 		}
 		wait = min(2*wait, 100*time.Millisecond)

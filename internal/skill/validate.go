@@ -39,7 +39,8 @@ func Check(dir string) (*Checked, error) {
 
 // CheckContext is Check that stops, returning ctx's error, once ctx ends:
 // it looks at ctx before each entry of the folder and each block of
-// SKILL.md, so a folder of any size is given up promptly.
+// SKILL.md. (Each directory's listing is read whole before its entries are
+// visited, so one directory of millions of entries is read to its end.)
 func CheckContext(ctx context.Context, dir string) (*Checked, error) {
 	root, err := statRoot(dir)
 	if err != nil {

@@ -81,16 +81,25 @@ func TestContractStatus401FromTheRegistry(t *testing.T) {
 	h.expectErr(401, "asks for credentials", "POST", "/api/v1beta/skills", map[string]any{"name": repo, "version": "2", "clients": []string{"claude-code"}})
 }
 
+// builtBehindFaultProxy starts a server (configured by opts) whose
+// registry is reached through a fault proxy, and builds "hello" tagged
+// repo:1 for it to push; repo is in a repository of the test's own.
+func builtBehindFaultProxy(t *testing.T, opts ...func(*api.Config)) (h *harness, proxy *testutil.FaultProxy, repo string) {
+	t.Helper()
+	addr, _, _ := testutil.Registry(t, false)
+	registryRan = true
+	proxy = testutil.StartFaultProxy(t, addr)
+	h = newHarness(t, opts...)
+	t.Setenv("DOCKER_CONFIG", filepath.Join(h.env.home, ".docker"))
+	repo = proxy.Addr + "/" + testutil.Repo(t) + "/hello"
+	h.expect(200, nil, "POST", "/api/v1beta/skills/build", map[string]string{"path": h.env.skill(t, "hello"), "tag": repo + ":1"})
+	return h, proxy, repo
+}
+
 // TestContractStatus429WhenTheRegistryThrottles: a registry that answers
 // 429 to every request, past the client's retries, is a 429.
 func TestContractStatus429WhenTheRegistryThrottles(t *testing.T) {
-	addr, _, _ := testutil.Registry(t, false)
-	registryRan = true
-	proxy := testutil.StartFaultProxy(t, addr)
-	h := newHarness(t)
-	t.Setenv("DOCKER_CONFIG", filepath.Join(h.env.home, ".docker"))
-	repo := proxy.Addr + "/" + testutil.Repo(t) + "/hello"
-	h.expect(200, nil, "POST", "/api/v1beta/skills/build", map[string]string{"path": h.env.skill(t, "hello"), "tag": repo + ":1"})
+	h, proxy, repo := builtBehindFaultProxy(t)
 	proxy.Set(testutil.Fault{Kind: testutil.Fault429})
 
 	h.expectErr(429, "HTTP 429", "POST", "/api/v1beta/skills/push", map[string]any{"reference": repo + ":1"})
@@ -98,6 +107,20 @@ func TestContractStatus429WhenTheRegistryThrottles(t *testing.T) {
 	h.expectErr(429, "HTTP 429", "POST", "/api/v1beta/skills", map[string]any{"name": repo, "version": "2", "clients": []string{"claude-code"}})
 	if proxy.Fired() == 0 {
 		t.Error("the proxy never answered 429")
+	}
+}
+
+// TestContractStatus502WhenTheRegistryRefusesThePush: a registry that
+// refuses the manifest (409, as one with immutable tags does) answered
+// the push; the server reports the registry's refusal as a bad gateway,
+// not as a failure of its own.
+func TestContractStatus502WhenTheRegistryRefusesThePush(t *testing.T) {
+	h, proxy, repo := builtBehindFaultProxy(t)
+	proxy.Set(testutil.Fault{Kind: testutil.Fault409, Method: "PUT", Match: "/manifests/"})
+
+	h.expectErr(502, "refused", "POST", "/api/v1beta/skills/push", map[string]any{"reference": repo + ":1"})
+	if proxy.Fired() == 0 {
+		t.Error("the proxy never refused a manifest")
 	}
 }
 
@@ -129,13 +152,7 @@ func closedAddr(t *testing.T) string {
 // TestContractStatus504WhenTheRegistryStalls: a registry that stops
 // answering outlives the long routes' timeout.
 func TestContractStatus504WhenTheRegistryStalls(t *testing.T) {
-	addr, _, _ := testutil.Registry(t, false)
-	registryRan = true
-	proxy := testutil.StartFaultProxy(t, addr)
-	h := newHarness(t, func(c *api.Config) { c.LongTimeout = 2 * time.Second })
-	t.Setenv("DOCKER_CONFIG", filepath.Join(h.env.home, ".docker"))
-	repo := proxy.Addr + "/" + testutil.Repo(t) + "/hello"
-	h.expect(200, nil, "POST", "/api/v1beta/skills/build", map[string]string{"path": h.env.skill(t, "hello"), "tag": repo + ":1"})
+	h, proxy, repo := builtBehindFaultProxy(t, func(c *api.Config) { c.LongTimeout = 2 * time.Second })
 	proxy.Set(testutil.Fault{Kind: testutil.FaultStall, Stall: 30 * time.Second})
 
 	h.expectErr(504, "deadline exceeded", "POST", "/api/v1beta/skills/push", map[string]any{"reference": repo + ":1"})

@@ -15,6 +15,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/skilldock/skilldock/internal/errdef"
+	"github.com/skilldock/skilldock/internal/ref"
 	"github.com/skilldock/skilldock/internal/skill"
 )
 
@@ -90,6 +91,16 @@ func Describe(src BlobSource, root ocispec.Descriptor) (*Skill, error) {
 	return s, nil
 }
 
+// Bounds on a dependency list read from an artifact. Registry content is
+// untrusted and the list is printed and recorded, so it is kept small: the
+// first maxRequires distinct valid references are kept. A reference with a
+// tag and a sha256 digest is at most 456 bytes (name 255, tag 128); the
+// length cap spares the parser anything longer.
+const (
+	maxRequires   = 256
+	maxRequireLen = 512
+)
+
 // parseRequires reads the requires annotation: a JSON array of references.
 // A value of any other shape is ignored (nil) rather than refused: it only
 // describes the skill, and a publisher's mistake there must not make the
@@ -102,14 +113,29 @@ func parseRequires(raw string) []string {
 	if json.Unmarshal([]byte(raw), &refs) != nil {
 		return nil
 	}
-	out := refs[:0]
+	return keepValidRequires(refs)
+}
+
+// keepValidRequires keeps, in order, the entries that are versioned
+// registry references (which admits no control character, space or
+// non-ASCII letter, so nothing kept can forge output or drive a terminal),
+// each once, at most maxRequires of them. Anything else is dropped, not
+// refused, for the reason parseRequires gives.
+func keepValidRequires(refs []string) []string {
+	var out []string
+	seen := map[string]bool{}
 	for _, r := range refs {
-		if r != "" {
-			out = append(out, r)
+		if len(out) == maxRequires {
+			break
 		}
-	}
-	if len(out) == 0 {
-		return nil
+		if len(r) > maxRequireLen || seen[r] {
+			continue
+		}
+		if _, err := ref.ParseVersioned(r); err != nil {
+			continue
+		}
+		seen[r] = true
+		out = append(out, r)
 	}
 	return out
 }
@@ -329,6 +355,10 @@ func (s *Skill) FillFromSkillMD(text []byte) error {
 		return fmt.Errorf("SKILL.md in the layer: %w", err)
 	}
 	md, _, _ := skill.DecodeFrontmatter(doc.Front)
+	// DecodeFrontmatter keeps only valid references, once each; a SKILL.md
+	// from a registry is as untrusted as an annotation, so the same cap
+	// applies.
+	md.Requires = keepValidRequires(md.Requires)
 	if s.Metadata.Name == "" {
 		// What the manifests declare outranks what SKILL.md says.
 		if s.Metadata.Requires != nil {

@@ -2,9 +2,12 @@ package artifact_test
 
 import (
 	"bytes"
+	_ "crypto/sha512" // registers sha512 digests, which make a reference over 512 bytes valid
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/skilldock/skilldock/internal/artifact"
 	"github.com/skilldock/skilldock/internal/errdef"
+	"github.com/skilldock/skilldock/internal/ref"
 )
 
 // memSource holds blobs in memory, as the store would on disk.
@@ -165,5 +169,118 @@ func TestRequiresOfAnArtifactWithoutLabelsComeFromItsSkillMD(t *testing.T) {
 	}
 	if want := []string{"ghcr.io/acme/b:2"}; !slices.Equal(annotated.Metadata.Requires, want) || annotated.Metadata.Name != "demo" {
 		t.Errorf("Metadata = %+v, want the name from SKILL.md and requires %q from the annotation", annotated.Metadata, want)
+	}
+}
+
+// hostileRequires is a requires annotation written to forge output: a line
+// that reads like a note of skilldock's, and a reference wrapped in an OSC 8
+// terminal hyperlink to another site; only the last two entries are valid,
+// and they are the same.
+const hostileRequires = `["x\nnote: all dependencies are installed", "\u001b]8;;https://evil\u0007ghcr.io/a/b:1\u001b]8;;\u0007", "ghcr.io/a/b:1", "ghcr.io/a/b:1"]`
+
+func TestDescribeKeepsOnlyValidRequiredReferencesOnceEach(t *testing.T) {
+	pinned := "ghcr.io/acme/pdf@sha256:" + strings.Repeat("ab", 32)
+	cases := []struct {
+		name string
+		raw  string
+		want []string
+	}{
+		{name: "forged lines and terminal escapes", raw: hostileRequires, want: []string{"ghcr.io/a/b:1"}},
+		{name: "repeats keep the first place", raw: `["ghcr.io/acme/b:2", "ghcr.io/acme/a:1", "ghcr.io/acme/b:2", "` + pinned + `", "ghcr.io/acme/a:1"]`, want: []string{"ghcr.io/acme/b:2", "ghcr.io/acme/a:1", pinned}},
+		{name: "not references", raw: `["a", "ghcr.io/acme/a", "acme/a:1", " ghcr.io/acme/a:1", "ghcr.io/acme/a:1 ", "ghcr.io/Acme/a:1", "ghcr.io/acme/a:1\u00a0", "ghcr.io/acme/c:3"]`, want: []string{"ghcr.io/acme/c:3"}},
+		{name: "all invalid reads as none", raw: `["x\ny", "ghcr.io/acme/a"]`, want: nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := memSource{}
+			ann := map[string]string{artifact.AnnotationRequires: tc.raw}
+			sk, err := artifact.Describe(src, skillArtifact(t, src, ann, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(sk.Metadata.Requires, tc.want) {
+				t.Errorf("Requires = %q, want %q", sk.Metadata.Requires, tc.want)
+			}
+		})
+	}
+}
+
+func TestDescribeCapsTheCountAndLengthOfRequiredReferences(t *testing.T) {
+	var many []string
+	for i := range 300 {
+		many = append(many, fmt.Sprintf("ghcr.io/acme/dep%d:1", i))
+	}
+	// The longest name a reference may have, with the longest tag: valid,
+	// but over the length cap.
+	long := "ghcr.io/" + strings.Repeat("a", 255-len("ghcr.io/")) + ":" + strings.Repeat("t", 128)
+	if _, err := ref.ParseVersioned(long); err != nil || len(long) <= 256 {
+		t.Fatalf("the long reference must be valid and long: %d bytes, %v", len(long), err)
+	}
+	tooLong := long + "@sha512:" + strings.Repeat("ab", 64)
+	if _, err := ref.ParseVersioned(tooLong); err != nil || len(tooLong) <= 512 {
+		t.Fatalf("the too long reference must be valid and over 512 bytes: %d bytes, %v", len(tooLong), err)
+	}
+	raw, err := json.Marshal(append([]string{tooLong, long}, many...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := memSource{}
+	ann := map[string]string{artifact.AnnotationRequires: string(raw)}
+	sk, err := artifact.Describe(src, skillArtifact(t, src, ann, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sk.Metadata.Requires
+	if len(got) != 256 || got[0] != long || got[1] != many[0] || got[255] != many[254] {
+		t.Errorf("kept %d references (first %.40q, last %q); want the long one and the first 255 others, 256 in all", len(got), got[0], got[len(got)-1])
+	}
+	if slices.Contains(got, tooLong) {
+		t.Errorf("kept a reference of %d bytes; the cap is 512", len(tooLong))
+	}
+}
+
+// TestNoControlCharacterPassesAsARequiredReference guards what the readers
+// rely on to keep terminal escapes out of printed and recorded lists:
+// ref.ParseVersioned refuses any control, format or non-ASCII character
+// anywhere in an otherwise valid reference.
+func TestNoControlCharacterPassesAsARequiredReference(t *testing.T) {
+	valid := []string{
+		"ghcr.io/acme/a:1",
+		"localhost:5000/a/b@sha256:" + strings.Repeat("ab", 32),
+		"[::1]:5000/a:v1.0",
+	}
+	var bad []rune
+	for r := rune(0); r < 0x20; r++ {
+		bad = append(bad, r)
+	}
+	bad = append(bad, 0x7f, 0x85, 0x9b, 0xa0, 0x200b, 0x202e, 0x2028, 0xfeff)
+	for _, v := range valid {
+		if _, err := ref.ParseVersioned(v); err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		for i := 0; i <= len(v); i++ {
+			for _, r := range bad {
+				s := v[:i] + string(r) + v[i:]
+				if _, err := ref.ParseVersioned(s); err == nil {
+					t.Errorf("ParseVersioned accepted %q", s)
+				}
+			}
+		}
+	}
+}
+
+func TestRequiresFromASkillMDAreCappedLikeAnnotations(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("---\nname: demo\ndescription: A demo.\nmetadata:\n  toolhive.requires: |\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "    ghcr.io/acme/dep%d:1\n", i)
+	}
+	b.WriteString("---\n# Demo\n")
+	var sk artifact.Skill
+	if err := sk.FillFromSkillMD([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sk.Metadata.Requires); n != 256 || sk.Metadata.Requires[255] != "ghcr.io/acme/dep255:1" {
+		t.Errorf("kept %d references from SKILL.md; want the first 256", n)
 	}
 }

@@ -60,20 +60,20 @@ func runContent(ctx context.Context, a *app, opts *ContentOptions) error {
 		return printJSON(a.streams.Out, c)
 	}
 	w := a.streams.Out
-	fmt.Fprintf(w, "Name:         %s\n", c.Name)
-	fmt.Fprintf(w, "Description:  %s\n", c.Description)
+	fmt.Fprintf(w, "Name:         %s\n", printable(c.Name))
+	fmt.Fprintf(w, "Description:  %s\n", printable(c.Description))
 	if c.Version != "" {
-		fmt.Fprintf(w, "Version:      %s\n", c.Version)
+		fmt.Fprintf(w, "Version:      %s\n", printable(c.Version))
 	}
 	if c.License != "" {
-		fmt.Fprintf(w, "License:      %s\n", c.License)
+		fmt.Fprintf(w, "License:      %s\n", printable(c.License))
 	}
 	printList(w, "Requires:     ", c.Requires)
 	fmt.Fprintf(w, "Digest:       %s\n", c.Digest)
 	fmt.Fprintf(w, "Files (%d):\n", len(c.Files))
 	for _, f := range c.Files {
-		fmt.Fprintf(w, "  %10s  %s\n", units.Human(f.Size), f.Path)
+		fmt.Fprintf(w, "  %10s  %s\n", units.Human(f.Size), printable(f.Path))
 	}
-	fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.Body))
+	fmt.Fprintf(w, "\n%s\n", safeText(strings.TrimSpace(c.Body)))
 	return nil
 }

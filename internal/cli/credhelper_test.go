@@ -294,3 +294,89 @@ func TestMissingCredentialHelperIsNamedInOneLineError(t *testing.T) {
 	}
 	requireNoSecret(t, pass, runs)
 }
+
+func TestLogoutWithNothingSavedInACredentialHelperSucceedsAsWithoutOne(t *testing.T) {
+	dockerConfig := testutil.Isolate(t)
+	helper := testutil.InstallCredentialHelper(t, helperName)
+	// No registry is asked: logout only forgets.
+	const server = "registry.skilldock.test:5000"
+	store := t.TempDir()
+
+	// What logout does when config.json holds nothing for the server.
+	want := sdBin(t, "", store, "logout", server)
+	if want.code != 0 {
+		t.Fatalf("logout with nothing saved and no helper: %s", want)
+	}
+
+	writeDockerConfig(t, dockerConfig, fmt.Sprintf(`{"credsStore":%q}`, helperName))
+	helper.Put(t, server, "me", "s3cret")
+	if r := sdBin(t, "", store, "logout", server); r.code != 0 || len(helper.Entries(t)) != 0 {
+		t.Fatalf("logout with saved credentials: %s; helper holds %d entries", r, len(helper.Entries(t)))
+	}
+	helper.ResetLog(t)
+	// The helper answers "credentials not found in native keychain" with
+	// exit 1: the protocol's "nothing saved", not a failure.
+	got := sdBin(t, "", store, "logout", server)
+	if got != want {
+		t.Errorf("logout with nothing saved in the helper:\n%s\nwant as without a helper:\n%s", got, want)
+	}
+	if !helper.Called(t, "erase", server) {
+		t.Errorf("the second logout did not ask the helper to erase %s; calls: %+v", server, helper.Calls(t))
+	}
+
+	// A helper that does fail is still named.
+	helper.Fail(t, "keychain is locked", false)
+	r := sdBin(t, "", store, "logout", server)
+	requireHelperError(t, "logout with a failing helper", r, "", "could not remove", server, "keychain is locked")
+}
+
+func TestFailingCredentialHelperNeverRepeatsWhatMayBeASecret(t *testing.T) {
+	dockerConfig := testutil.Isolate(t)
+	helper := testutil.InstallCredentialHelper(t, helperName)
+	addr, user, pass := testutil.Registry(t, true)
+	writeDockerConfig(t, dockerConfig, fmt.Sprintf(`{"credsStore":%q}`, helperName))
+	store := t.TempDir()
+	ref := addr + "/" + testutil.Repo(t) + ":1"
+	buildJSON(t, store, newSkill(t, "leaky-helper-skill"), ref)
+	// What a helper that answers every call as it would a get prints.
+	credJSON := fmt.Sprintf(`{"ServerURL":%q,"Username":%q,"Secret":%q}`, addr, user, pass)
+	long := strings.Repeat("x", 5000)
+	const exited = "it exited with status 1"
+
+	for _, tc := range []struct {
+		name   string
+		stdout string // the helper's whole stdout, exit 1
+		secret string // what must never be printed; empty for none
+		want   string // the reason skilldock's line gives
+	}{
+		{"credentials JSON", credJSON, pass, exited},
+		{"JSON over several lines", "{\n  \"Secret\": \"" + pass + "\"\n}", pass, exited},
+		{"JSON fields without braces", fmt.Sprintf(`"Username":%q,"Password":%q`, user, pass), pass, exited},
+		{"a bare JSON string", fmt.Sprintf("%q", pass), pass, exited},
+		{"the word secret", "wrong secret " + pass, pass, exited},
+		{"the word Secret in capitals", "SECRET=" + pass, pass, exited},
+		{"a very long line", long, long[:maxReasonShown+1], long[:maxReasonShown] + "…"},
+		{"plain words", "keychain is locked", "", "keychain is locked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			helper.Fail(t, tc.stdout, false)
+			for _, c := range []struct {
+				args []string
+				verb string
+			}{
+				{[]string{"push", ref}, "could not get"},
+				{[]string{"login", addr, "-u", user, "--password-stdin"}, "could not save"},
+				{[]string{"logout", addr}, "could not remove"},
+			} {
+				r := sdBin(t, pass+"\n", store, c.args...)
+				requireHelperError(t, c.args[0], r, "", helperName, c.verb, addr, tc.want)
+				if tc.secret != "" && (strings.Contains(r.out, tc.secret) || strings.Contains(r.err, tc.secret)) {
+					t.Errorf("%s repeated what the helper printed:\n%s", c.args[0], r)
+				}
+			}
+		})
+	}
+}
+
+// maxReasonShown is how much of a helper's message skilldock repeats.
+const maxReasonShown = 200

@@ -56,7 +56,7 @@ func runInspect(ctx context.Context, a *app, opts *InspectOptions) error {
 	}
 	field := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(w, "%-14s %s\n", k+":", v)
+			fmt.Fprintf(w, "%-14s %s\n", k+":", printable(v))
 		}
 	}
 	field("Tag", in.Tag)

@@ -186,24 +186,24 @@ func runInfo(ctx context.Context, a *app, opts *InfoOptions) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "Name:         %s\n", in.Name)
+		fmt.Fprintf(w, "Name:         %s\n", printable(in.Name))
 		if in.Version != "" {
-			fmt.Fprintf(w, "Version:      %s\n", in.Version)
+			fmt.Fprintf(w, "Version:      %s\n", printable(in.Version))
 		}
-		fmt.Fprintf(w, "Description:  %s\n", in.Description)
+		fmt.Fprintf(w, "Description:  %s\n", printable(in.Description))
 		fmt.Fprintf(w, "Scope:        %s\n", in.Scope)
 		if in.ProjectRoot != "" {
 			fmt.Fprintf(w, "Project:      %s\n", in.ProjectRoot)
 		}
 		fmt.Fprintf(w, "Clients:      %s\n", strings.Join(in.Clients, ", "))
-		fmt.Fprintf(w, "Path:         %s\n", in.Path)
-		fmt.Fprintf(w, "Source:       %s\n", in.Source)
+		fmt.Fprintf(w, "Path:         %s\n", printable(in.Path))
+		fmt.Fprintf(w, "Source:       %s\n", printable(in.Source))
 		fmt.Fprintf(w, "Digest:       %s\n", in.Digest)
 		fmt.Fprintf(w, "Installed:    %s\n", in.InstalledAt.Format("2006-01-02 15:04:05 MST"))
 		printList(w, "Requires:     ", in.Requires)
 		fmt.Fprintf(w, "Files (%d):\n", len(in.Files))
 		for _, f := range in.Files {
-			fmt.Fprintf(w, "  %s  %10d  %s\n", f.SHA256[:12], f.Size, f.Path)
+			fmt.Fprintf(w, "  %s  %10d  %s\n", f.SHA256[:12], f.Size, printable(f.Path))
 		}
 	}
 	return nil
@@ -324,22 +324,22 @@ func runVerify(ctx context.Context, a *app, opts *VerifyOptions) error {
 		w := a.streams.Out
 		for _, r := range results {
 			if r.Clean() {
-				fmt.Fprintf(w, "ok        %s  %s\n", r.Name, r.Path)
+				fmt.Fprintf(w, "ok        %s  %s\n", printable(r.Name), printable(r.Path))
 				continue
 			}
 			if r.Gone {
-				fmt.Fprintf(w, "gone      %s  %s\n", r.Name, r.Path)
+				fmt.Fprintf(w, "gone      %s  %s\n", printable(r.Name), printable(r.Path))
 				continue
 			}
-			fmt.Fprintf(w, "drifted   %s  %s\n", r.Name, r.Path)
+			fmt.Fprintf(w, "drifted   %s  %s\n", printable(r.Name), printable(r.Path))
 			for _, p := range r.Modified {
-				fmt.Fprintf(w, "  modified  %s\n", p)
+				fmt.Fprintf(w, "  modified  %s\n", printable(p))
 			}
 			for _, p := range r.Missing {
-				fmt.Fprintf(w, "  missing   %s\n", p)
+				fmt.Fprintf(w, "  missing   %s\n", printable(p))
 			}
 			for _, p := range r.Extra {
-				fmt.Fprintf(w, "  extra     %s\n", p)
+				fmt.Fprintf(w, "  extra     %s\n", printable(p))
 			}
 		}
 	}

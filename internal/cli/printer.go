@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
@@ -55,7 +56,7 @@ func newTable(w io.Writer, headers ...string) *table {
 
 func (t *table) row(cells ...string) {
 	for i, c := range cells {
-		cells[i] = strings.ReplaceAll(strings.ReplaceAll(c, "\t", " "), "\n", " ")
+		cells[i] = safeText(strings.ReplaceAll(strings.ReplaceAll(c, "\t", " "), "\n", " "))
 	}
 	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 }
@@ -82,12 +83,55 @@ func shortDigest(d string) string {
 }
 
 // printList writes items one per line, the first after label and the rest
-// aligned under it; nothing when there are none.
+// aligned under it; nothing when there are none. Items can come from a
+// registry or from records written by older versions, so each is passed
+// through printable.
 func printList(w io.Writer, label string, items []string) {
 	for i, it := range items {
 		if i > 0 {
 			label = strings.Repeat(" ", utf8.RuneCountInString(label))
 		}
-		fmt.Fprintf(w, "%s%s\n", label, it)
+		fmt.Fprintf(w, "%s%s\n", label, printable(it))
 	}
+}
+
+// printable returns s unchanged when every character of it prints as
+// itself, else s quoted as Go quotes strings: a newline could forge a line
+// of output and an escape sequence could drive the terminal (retitle it,
+// hide text, plant a hyperlink), while the quoted form shows them as
+// visible escapes (\n, \x1b, \u202e) and is plainly not a normal value.
+func printable(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// safeText returns text for the terminal with every character that does not
+// print as itself, newlines and tabs apart, shown as its escape (\x1b,
+// \u202e): text from a registry (a description, a SKILL.md body, a file
+// name) must not be able to drive the terminal.
+func safeText(s string) string {
+	clean := true
+	for _, r := range s {
+		if r != '\n' && r != '\t' && (r == utf8.RuneError || !strconv.IsPrint(r)) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r != '\n' && r != '\t' && (r == utf8.RuneError || !strconv.IsPrint(r)) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -1,10 +1,17 @@
 package cli
 
 import (
+	"database/sql"
+	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/skilldock/skilldock/internal/artifact"
+	"github.com/skilldock/skilldock/internal/store"
 	"github.com/skilldock/skilldock/internal/testutil"
 )
 
@@ -133,5 +140,168 @@ func TestInstallNotesRequiredSkillsNotInstalledAndInfoAndListShowThem(t *testing
 	}
 	if len(list.Skills) != 3 {
 		t.Errorf("list -o json shows %d installs, want 3 (needs, base twice)", len(list.Skills))
+	}
+}
+
+// hostileRequires is a requires annotation written to forge output: a line
+// that reads like a note of skilldock's, a reference wrapped in an OSC 8
+// terminal hyperlink to another site, and one valid reference, twice.
+const hostileRequires = `["x\nnote: all dependencies are installed", "\u001b]8;;https://evil\u0007ghcr.io/a/b:1\u001b]8;;\u0007", "ghcr.io/a/b:1", "ghcr.io/a/b:1"]`
+
+// annotateRequires rewrites the artifact tag names in the store at
+// storePath so that its index and every manifest carry raw as the requires
+// annotation, and points tag at the result, as a hostile publisher could.
+func annotateRequires(t *testing.T, storePath, tag, raw string) {
+	t.Helper()
+	st, err := store.Open(storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := st.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close()
+	put := func(mediaType string, v any) ocispec.Descriptor {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := ss.Put(mediaType, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	read := func(d ocispec.Descriptor, v any) {
+		b, err := st.ReadBlob(d, 4<<20)
+		if err == nil {
+			err = json.Unmarshal(b, v)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tagged, err := st.Resolve(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx ocispec.Index
+	read(tagged.Descriptor, &idx)
+	for i, md := range idx.Manifests {
+		var m ocispec.Manifest
+		read(md, &m)
+		m.Annotations[artifact.AnnotationRequires] = raw
+		d := put(md.MediaType, m)
+		d.Platform = md.Platform
+		idx.Manifests[i] = d
+	}
+	idx.Annotations[artifact.AnnotationRequires] = raw
+	root := put(tagged.Descriptor.MediaType, idx)
+	root.ArtifactType = tagged.Descriptor.ArtifactType
+	if err := st.UpdateIndex(func(x *ocispec.Index) error {
+		store.SetTag(x, tag, root, true)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// controlChars lists the characters of out, other than newlines, that a
+// terminal would not print as themselves.
+func controlChars(out string) []rune {
+	var found []rune
+	for _, r := range out {
+		if r != '\n' && !strconv.IsPrint(r) {
+			found = append(found, r)
+		}
+	}
+	return found
+}
+
+func TestHostileRequiresFromARegistryAreNeitherPrintedNorRecorded(t *testing.T) {
+	addr, _, _ := testutil.Registry(t, false)
+	remote := addr + "/" + testutil.Repo(t) + "/hostile:1"
+	builder := t.TempDir()
+	mustSD(t, builder, "build", newSkill(t, "hostile"), "-t", "hostile:1")
+	annotateRequires(t, builder, "hostile:1", hostileRequires)
+	mustSD(t, builder, "push", "hostile:1", remote)
+
+	store := testutil.IsolateMachine(t).Store
+	want := []string{"ghcr.io/a/b:1"}
+	var text string
+	for _, args := range [][]string{
+		{"content", remote}, {"inspect", remote}, {"install", remote, "--client", "claude-code"}, {"info", "hostile"},
+	} {
+		r := mustSD(t, store, args...)
+		text += r.out + r.err
+	}
+	if bad := controlChars(text); len(bad) > 0 {
+		t.Errorf("the output holds control characters %q:\n%s", bad, text)
+	}
+	if strings.Contains(text, "note: all dependencies are installed") || strings.Contains(text, "https://evil") {
+		t.Errorf("the output shows the forged entries:\n%s", text)
+	}
+	if !strings.Contains(text, "Requires:     ghcr.io/a/b:1\n") {
+		t.Errorf("the output does not list the one valid dependency:\n%s", text)
+	}
+
+	var c struct {
+		Requires []string `json:"requires"`
+	}
+	decodeJSON(t, mustSD(t, store, "content", remote, "-o", "json").out, &c)
+	var info struct {
+		Installs []struct {
+			Requires []string `json:"requires"`
+		} `json:"installs"`
+	}
+	decodeJSON(t, mustSD(t, store, "info", "hostile", "-o", "json").out, &info)
+	if !slices.Equal(c.Requires, want) || len(info.Installs) != 1 || !slices.Equal(info.Installs[0].Requires, want) {
+		t.Errorf("content shows requires %q, the record holds %+v; want only %q", c.Requires, info, want)
+	}
+}
+
+func TestInfoPrintsNoControlCharactersFromOldRecords(t *testing.T) {
+	m := testutil.IsolateMachine(t)
+	mustSD(t, m.Store, "build", newRequiringSkill(t, "needs"), "-t", "needs:1")
+	mustSD(t, m.Store, "install", "needs:1", "--client", "claude-code")
+	// A record written before readers checked what they read.
+	db, err := sql.Open("sqlite", "file:"+m.RecordsPath()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE installs SET requires = ? WHERE name = 'needs'`, hostileRequires); err != nil {
+		t.Fatal(err)
+	}
+	out := mustSD(t, m.Store, "info", "needs").out
+	if bad := controlChars(out); len(bad) > 0 {
+		t.Errorf("info prints control characters %q:\n%s", bad, out)
+	}
+	if strings.Contains(out, "\nnote:") {
+		t.Errorf("info prints a forged line:\n%s", out)
+	}
+	want := "Requires:     \"x\\nnote: all dependencies are installed\"\n" +
+		"              \"\\x1b]8;;https://evil\\aghcr.io/a/b:1\\x1b]8;;\\a\"\n" +
+		"              ghcr.io/a/b:1\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("info does not show the entries quoted, one a line, as\n%s\ngot:\n%s", want, out)
+	}
+}
+
+func TestPrintableQuotesOnlyWhatWouldNotPrintAsItself(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"ghcr.io/a/b:1", "ghcr.io/a/b:1"},
+		{"naïve café 技能", "naïve café 技能"},
+		{"a\nb", `"a\nb"`},
+		{"\x1b[2J", `"\x1b[2J"`},
+		{"a\tb", `"a\tb"`},
+		{"abc\u202edef", `"abc\u202edef"`},
+		{"\u009b31m", `"\u009b31m"`},
+		{"bad \xff utf-8", `"bad \xff utf-8"`},
+	} {
+		if got := printable(tc.in); got != tc.want {
+			t.Errorf("printable(%q) = %s, want %s", tc.in, got, tc.want)
+		}
 	}
 }

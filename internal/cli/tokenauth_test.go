@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -209,5 +211,101 @@ func TestBearerTokenWithoutTheRepositoryScopeIsReportedAsDenied(t *testing.T) {
 				t.Errorf("%v: stderr %q blames the credentials (%q)", args, r.err, wrong)
 			}
 		}
+	}
+}
+
+func TestBearerTokenRegistryWithAWrongSavedPasswordSaysToLogIn(t *testing.T) {
+	a := startTokenAuth(t)
+	ref := a.reg.Addr + "/" + testutil.Repo(t) + ":1"
+	a.build("stale-login-skill", ref)
+	if r := a.login(a.reg.Password); r.code != 0 {
+		t.Fatalf("login: %s", r)
+	}
+	a.must("push", ref)
+	// The password changed since the login, as after a token is revoked:
+	// the token server now refuses what is saved. It holds the password, so
+	// the cleanup's check catches a leak of either.
+	auth := base64.StdEncoding.EncodeToString([]byte(a.reg.User + ":not-" + a.reg.Password))
+	if err := os.WriteFile(a.configFile, []byte(fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, a.reg.Addr, auth)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, args := range [][]string{{"push", ref}, {"pull", ref}} {
+		before := a.reg.TokenRequests()
+		r := a.run("", args...)
+		if r.code != ExitFail {
+			t.Fatalf("%v with a wrong saved password: %s; want exit %d", args, r, ExitFail)
+		}
+		requireOneLineError(t, r)
+		if want := "skilldock login " + a.reg.Addr; !strings.Contains(r.err, want) {
+			t.Errorf("%v: stderr %q does not mention %q", args, r.err, want)
+		}
+		// Saved credentials that are wrong are neither missing nor denied.
+		for _, wrong := range []string{"denied", "none are saved"} {
+			if strings.Contains(r.err, wrong) {
+				t.Errorf("%v: stderr %q says %q", args, r.err, wrong)
+			}
+		}
+		if a.reg.TokenRequests() == before {
+			t.Errorf("%v failed before asking the token server", args)
+		}
+	}
+}
+
+// A 401 after a token was issued means "log in" or "denied" according to
+// whether credentials were saved. The lookup behind the token already knows;
+// asking the helper again would run it once more per failed request (and
+// prompt twice, for a helper that prompts).
+func TestBearerTokenRegistryAsksTheCredentialHelperOncePerToken(t *testing.T) {
+	a := startTokenAuth(t)
+	helper := testutil.InstallCredentialHelper(t, helperName)
+	if err := os.WriteFile(a.configFile, []byte(fmt.Sprintf(`{"credsStore":%q}`, helperName)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	allowed := a.reg.Addr + "/" + testutil.Repo(t) + ":1"
+	denied := a.reg.Addr + "/" + testutil.TokenDeniedPrefix + "skill:1"
+	a.build("helper-token-skill", allowed)
+	a.must("tag", allowed, denied)
+
+	gets := func() int {
+		n := 0
+		for _, c := range helper.Calls(t) {
+			if c.Action == "get" {
+				n++
+			}
+		}
+		return n
+	}
+	check := func(args []string, want string) {
+		t.Helper()
+		helper.ResetLog(t)
+		before := a.reg.TokenRequests()
+		r := a.run("", args...)
+		if r.code != ExitFail {
+			t.Fatalf("%v: %s; want exit %d", args, r, ExitFail)
+		}
+		requireOneLineError(t, r)
+		if !strings.Contains(r.err, want) {
+			t.Errorf("%v: stderr %q does not say %q", args, r.err, want)
+		}
+		tokens := a.reg.TokenRequests() - before
+		if n := gets(); n != tokens || n == 0 {
+			t.Errorf("%v asked the helper for credentials %d times for %d token requests; want once per token request", args, n, tokens)
+		}
+	}
+
+	// Nothing saved: the helper answers "not found", the token is anonymous.
+	for _, args := range [][]string{{"push", allowed}, {"pull", allowed}} {
+		check(args, "none are saved")
+	}
+	if r := a.login(a.reg.Password); r.code != 0 {
+		t.Fatalf("login: %s", r)
+	}
+	if got := helper.Entries(t)[a.reg.Addr]; got.Username != a.reg.User {
+		t.Fatalf("login saved user %q in the helper for %s; want %q", got.Username, a.reg.Addr, a.reg.User)
+	}
+	// Saved and right, but the token grants nothing on the repository.
+	for _, args := range [][]string{{"push", denied}, {"pull", denied}} {
+		check(args, "denied")
 	}
 }

@@ -1,10 +1,12 @@
 package remote
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"oras.land/oras-go/v2/registry/remote"
@@ -39,10 +41,19 @@ type Options struct {
 
 // Client talks to registries. It is safe for concurrent use.
 type Client struct {
-	opts  Options
-	http  *http.Client
-	cache auth.Cache
-	creds credentials.Store
+	opts   Options
+	http   *http.Client
+	cache  auth.Cache
+	creds  credentials.Store
+	lookup auth.CredentialFunc // creds, as the auth client asks them
+
+	// noneSaved notes, per registry host, whether the credentials last
+	// looked up for it were none. A 401 after a token was issued means
+	// "log in" or "denied" depending on it, and the lookup that got the
+	// token is the one to ask: running a helper again would repeat its
+	// prompt, and run once more for every blob that failed.
+	mu        sync.Mutex
+	noneSaved map[string]bool
 }
 
 // New builds a client; credentials come from the Docker config
@@ -87,8 +98,10 @@ func New(opts Options) (*Client, error) {
 			Base:   stallGuard{base: base, idle: opts.Timeout},
 			Policy: transportPolicy(opts.Attempts),
 		}}},
-		cache: auth.NewCache(),
-		creds: creds,
+		cache:     auth.NewCache(),
+		creds:     creds,
+		lookup:    credentials.Credential(creds),
+		noneSaved: map[string]bool{},
 	}, nil
 }
 
@@ -110,8 +123,26 @@ func (c *Client) authClient() *auth.Client {
 		Client:     c.http,
 		Header:     h,
 		Cache:      c.cache,
-		Credential: credentials.Credential(c.creds),
+		Credential: c.credential,
 	}
+}
+
+// credential looks up the saved credentials for host and notes whether
+// there were none. A lookup that failed is no evidence either way.
+func (c *Client) credential(ctx context.Context, host string) (auth.Credential, error) {
+	cred, err := c.lookup(ctx, host)
+	c.mu.Lock()
+	c.noneSaved[host] = err == nil && cred == auth.EmptyCredential
+	c.mu.Unlock()
+	return cred, err
+}
+
+// savedNone reports whether the last lookup of credentials for host, the one
+// behind its latest token, found none saved.
+func (c *Client) savedNone(host string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.noneSaved[host]
 }
 
 // IsLoopback reports whether host[:port] names this machine: 127.0.0.0/8,

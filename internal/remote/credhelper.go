@@ -2,10 +2,12 @@ package remote
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
+	"unicode/utf8"
 
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
@@ -29,7 +31,7 @@ func (s helperStore) Get(ctx context.Context, server string) (auth.Credential, e
 	if err != nil && ran.name != "" {
 		// Get does nothing after the helper: an answer that is not
 		// credentials JSON is the helper's failure too.
-		return auth.EmptyCredential, s.failed(ran.name, "get", server, err)
+		return auth.EmptyCredential, s.failed(ran, "get", server, err)
 	}
 	return cred, err
 }
@@ -38,7 +40,7 @@ func (s helperStore) Put(ctx context.Context, server string, cred auth.Credentia
 	ctx, ran := traceHelper(ctx)
 	err := s.Store.Put(ctx, server, cred)
 	if err != nil && ran.err != nil {
-		return s.failed(ran.name, "save", server, err)
+		return s.failed(ran, "save", server, err)
 	}
 	return err
 }
@@ -47,10 +49,20 @@ func (s helperStore) Delete(ctx context.Context, server string) error {
 	ctx, ran := traceHelper(ctx)
 	err := s.Store.Delete(ctx, server)
 	if err != nil && ran.err != nil {
-		return s.failed(ran.name, "remove", server, err)
+		// Nothing saved is the protocol's answer, not a failure: removing
+		// what is not there succeeds, as it does in config.json.
+		if err.Error() == helperNotFound {
+			return nil
+		}
+		return s.failed(ran, "remove", server, err)
 	}
 	return err
 }
+
+// helperNotFound is the whole of a helper's stdout, with exit 1, when it
+// holds nothing for the server: docker-credential-helpers' ErrCredentialsNotFound,
+// which oras-go also matches exactly on get.
+const helperNotFound = "credentials not found in native keychain"
 
 // helperRun is what the trace saw of the one helper a store call ran.
 type helperRun struct {
@@ -68,22 +80,64 @@ func traceHelper(ctx context.Context) (context.Context, *helperRun) {
 	}), ran
 }
 
-func (s helperStore) failed(helper, verb, server string, err error) error {
+func (s helperStore) failed(ran *helperRun, verb, server string, err error) error {
 	if errors.Is(err, exec.ErrNotFound) {
 		return &helperError{err: err, msg: fmt.Sprintf(
 			"credential helper %s is not on PATH; install it, or remove the \"credsStore\" or \"credHelpers\" entry of %s that names it",
-			helper, s.config)}
-	}
-	reason, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
-	// With nothing on stdout the helper's words went to stderr, which it
-	// shares with skilldock, just above this message.
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		reason = fmt.Sprintf("it exited with status %d", exit.ExitCode())
+			ran.name, s.config)}
 	}
 	return &helperError{err: err, msg: fmt.Sprintf(
 		"credential helper %s could not %s the credentials for %s: %s; fix the helper, or the \"credsStore\" or \"credHelpers\" entry of %s that names it",
-		helper, verb, server, reason, s.config)}
+		ran.name, verb, server, helperReason(ran, err), s.config)}
+}
+
+// maxHelperReason bounds how much of a helper's answer a message repeats.
+const maxHelperReason = 200
+
+// helperReason is what skilldock can safely repeat of why a helper failed:
+// the first line of its stdout, which the protocol makes its error message.
+// That stdout is also where credentials go, so a helper that misbehaves may
+// print them there. The message reaches stderr, API response bodies and the
+// server's log, so anything that may hold a credential (JSON, or the word
+// "secret" the protocol names the password with) is replaced by how the
+// helper ended.
+func helperReason(ran *helperRun, err error) string {
+	fallback := "it gave no answer skilldock could read"
+	var exit *exec.ExitError
+	if errors.As(ran.err, &exit) {
+		if exit.Exited() {
+			fallback = fmt.Sprintf("it exited with status %d", exit.ExitCode())
+		} else {
+			fallback = "it ended with " + exit.String() // "signal: killed"
+		}
+	}
+	// With nothing on stdout oras-go returns exec's own error: the helper's
+	// words, if any, went to stderr, which it shares with skilldock, just
+	// above this message.
+	if errors.As(err, &exit) {
+		return fallback
+	}
+	reason, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	reason = strings.TrimSpace(reason)
+	if reason == "" || mayHoldCredentials(reason) {
+		return fallback
+	}
+	if len(reason) > maxHelperReason {
+		cut := maxHelperReason
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut--
+		}
+		reason = reason[:cut] + "…"
+	}
+	return reason
+}
+
+// mayHoldCredentials reports whether a helper's line looks like JSON, or a
+// piece of it, or names the protocol's "Secret". Error messages of real
+// helpers ("keychain is locked", "exit status 1") are plain words.
+func mayHoldCredentials(line string) bool {
+	return json.Valid([]byte(line)) || strings.ContainsAny(line, "{}[]") || strings.Contains(line, `":`) ||
+		strings.Contains(strings.ToLower(line), "secret")
 }
 
 // IsCredentialHelperError reports whether err is a credential helper's

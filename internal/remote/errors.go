@@ -11,11 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
-	"time"
 
 	orasdef "oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/auth"
-	"oras.land/oras-go/v2/registry/remote/credentials"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/skilldock/skilldock/internal/errdef"
@@ -54,7 +52,7 @@ func (c *Client) classify(registry, what string, err error) error {
 				return errdef.Errorf(errdef.ErrUnauthorized, "%s refused the username or password (HTTP 401)", registry)
 			}
 			if c.refusedIssuedToken(resp) {
-				if !c.hasCredential(resp.URL.Host) {
+				if c.savedNone(resp.URL.Host) {
 					return errdef.Errorf(errdef.ErrUnauthorized, "%s asks for credentials and none are saved for it; run \"skilldock login %s\" (or docker login)", registry, registry)
 				}
 				return errdef.Errorf(errdef.ErrUnauthorized, "%s denied access to %s (HTTP 401: the token it issued grants no access to this repository); check that the repository exists and that your account may read or write it", registry, what)
@@ -71,7 +69,10 @@ func (c *Client) classify(registry, what string, err error) error {
 		if resp.StatusCode >= 500 {
 			return errdef.Errorf(errdef.ErrUpstream, "%s answered HTTP %d for %s: %s", registry, resp.StatusCode, what, firstError(resp))
 		}
-		return fmt.Errorf("%s answered HTTP %d for %s: %s", registry, resp.StatusCode, what, firstError(resp))
+		// Any other refusal (a tag that is immutable, a manifest the
+		// registry will not take) is the registry's answer, not a fault of
+		// this machine.
+		return errdef.Errorf(errdef.ErrUpstream, "%s refused %s with HTTP %d: %s", registry, what, resp.StatusCode, firstError(resp))
 	}
 	if errors.Is(err, orasdef.ErrNotFound) {
 		return errdef.Errorf(errdef.ErrNotFound, "%s not found on %s", what, registry)
@@ -131,16 +132,6 @@ func isAPIPath(path string) bool {
 		}
 	}
 	return false
-}
-
-// hasCredential reports whether credentials are saved for host, looked up
-// the way the auth client looked them up for the request.
-func (c *Client) hasCredential(host string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cred, err := credentials.Credential(c.creds)(ctx, host)
-	// A helper that fails to answer is not evidence that nothing is saved.
-	return err != nil || cred != auth.EmptyCredential
 }
 
 func firstError(resp *errcode.ErrorResponse) string {

@@ -2,13 +2,13 @@ package service
 
 import (
 	"context"
-
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -173,10 +173,29 @@ func (s *Service) Install(ctx context.Context, req InstallRequest) (*InstallResu
 		Name: sk.Metadata.Name, Version: sk.Metadata.Version, Digest: desc.Digest.String(), Source: source, Scope: string(scope),
 		Installs: outcomes, Requires: sk.Metadata.Requires,
 	}
-	if res.NotInstalled, err = notInstalled(ctx, is.db, res, root); err != nil {
-		return nil, err
-	}
+	res.NotInstalled = notInstalledNote(ctx, is.db, res, root)
 	return res, nil
+}
+
+// noteTimeout bounds the look-up behind the note on dependencies; it reads
+// one scope's records, which takes milliseconds unless the database is busy.
+const noteTimeout = 2 * time.Second
+
+// notInstalledNote is notInstalled made best-effort. It runs once the skill
+// is in place and recorded, so nothing it meets may turn that success into
+// an error: it is detached from the caller's cancellation (a route deadline
+// that has passed, a CLI interrupted a moment too late) and bounded by
+// noteTimeout instead, and when the look-up fails the note is left out. The
+// service has no logger to tell; the installed skill's record still lists
+// what it requires.
+func notInstalledNote(ctx context.Context, db *records.DB, res *InstallResult, projectRoot string) []string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noteTimeout)
+	defer cancel()
+	missing, err := notInstalled(ctx, db, res, projectRoot)
+	if err != nil {
+		return nil
+	}
+	return missing
 }
 
 // notInstalled lists the declared dependencies that some agent the skill

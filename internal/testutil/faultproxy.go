@@ -44,6 +44,9 @@ const (
 	Fault500 FaultKind = "http-500"
 	// Fault429 answers 429 Too Many Requests with "Retry-After: 1".
 	Fault429 FaultKind = "http-429"
+	// Fault409 answers 409 Conflict with a DENIED error, as registries
+	// with immutable tags refuse a manifest pushed over an existing tag.
+	Fault409 FaultKind = "http-409"
 	// FaultCall runs Fault.Call before forwarding, for faults that live
 	// outside the proxy (stopping the registry, say).
 	FaultCall FaultKind = "call"
@@ -249,15 +252,18 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch f.Kind {
-	case Fault500, Fault429:
+	case Fault500, Fault429, Fault409:
 		p.fire(gen)
 		// Reading the upload first keeps this a fault of status, not a race
 		// between an early answer and the client's writes.
 		_, _ = io.Copy(io.Discard, r.Body)
 		status, code := http.StatusInternalServerError, "UNKNOWN"
-		if f.Kind == Fault429 {
+		switch f.Kind {
+		case Fault429:
 			status, code = http.StatusTooManyRequests, "TOOMANYREQUESTS"
 			w.Header().Set("Retry-After", "1")
+		case Fault409:
+			status, code = http.StatusConflict, "DENIED"
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)

@@ -97,8 +97,8 @@ func Describe(src BlobSource, root ocispec.Descriptor) (*Skill, error) {
 // tag and a sha256 digest is at most 456 bytes (name 255, tag 128); the
 // length cap spares the parser anything longer.
 const (
-	maxRequires   = 256
-	maxRequireLen = 512
+	maxRequires   = skill.MaxRequires
+	maxRequireLen = skill.MaxRequireLen
 )
 
 // parseRequires reads the requires annotation: a JSON array of references.

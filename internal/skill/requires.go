@@ -13,6 +13,14 @@ import (
 // dependencies from this key, so skilldock does too.
 const RequiresKey = "toolhive.requires"
 
+// A skill may declare at most MaxRequires dependencies of at most
+// MaxRequireLen bytes each: readers of artifacts keep no more, so a build
+// refuses what they would drop.
+const (
+	MaxRequires   = 256
+	MaxRequireLen = 512
+)
+
 // requiresField names the declaration in issues.
 const requiresField = "metadata." + RequiresKey
 
@@ -28,6 +36,10 @@ func decodeRequires(value string) (requires []string, errs, warns []Issue) {
 		if line == "" {
 			continue
 		}
+		if len(line) > MaxRequireLen {
+			errs = append(errs, Issue{requiresField, fmt.Sprintf("dependency on line %d is %d bytes long; the limit is %d", n, len(line), MaxRequireLen)})
+			continue
+		}
 		if _, err := ref.ParseVersioned(line); err != nil {
 			errs = append(errs, Issue{requiresField, fmt.Sprintf("dependency on line %d: %s, one per line", n, err)})
 			continue
@@ -38,6 +50,9 @@ func decodeRequires(value string) (requires []string, errs, warns []Issue) {
 		}
 		seen[line] = n
 		requires = append(requires, line)
+	}
+	if len(requires) > MaxRequires {
+		errs = append(errs, Issue{requiresField, fmt.Sprintf("dependency on line %d is one of %d; a skill may require at most %d", seen[requires[MaxRequires]], len(requires), MaxRequires)})
 	}
 	return requires, errs, warns
 }

@@ -417,9 +417,23 @@ func TestRequiredSkillsAreRegistryReferencesWithATagOrDigest(t *testing.T) {
 		{name: "a repeat with other blanks is a repeat", skillMD: doc(validFront + "metadata:\n  toolhive.requires: \"ghcr.io/a/b:1\\n ghcr.io/a/b:1 \"\n"),
 			warns: []want{{field, "line 2"}}},
 		{name: "the same repository at two versions is not a repeat", skillMD: doc(requires("ghcr.io/a/b:1", "ghcr.io/a/b:2"))},
+		{name: "as many as readers keep", skillMD: doc(requires(manyRequires(skill.MaxRequires)...))},
+		{name: "one more than readers keep", skillMD: doc(requires(manyRequires(skill.MaxRequires + 1)...)),
+			errs: []want{{field, fmt.Sprintf("dependency on line %d is one of %d; a skill may require at most %d", skill.MaxRequires+1, skill.MaxRequires+1, skill.MaxRequires)}}},
+		{name: "a line longer than readers read", skillMD: doc(requires("ghcr.io/a/" + strings.Repeat("b", skill.MaxRequireLen-11) + ":1")),
+			errs: []want{{field, fmt.Sprintf("dependency on line 1 is %d bytes long; the limit is %d", skill.MaxRequireLen+1, skill.MaxRequireLen)}}},
 		{name: "a key outside metadata is not a declaration", skillMD: doc(validFront + "toolhive.requires: nope\n"),
 			warns: []want{{"toolhive.requires", "not a field of the Agent Skills specification"}}},
 	})
+}
+
+// manyRequires returns n distinct valid references.
+func manyRequires(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("ghcr.io/acme/skill-%d:1", i)
+	}
+	return out
 }
 
 func TestRequiresListsDeclaredReferencesInOrderOnce(t *testing.T) {

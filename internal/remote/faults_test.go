@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -404,7 +402,7 @@ func TestFaultRegistryRestartDuringPushRecovers(t *testing.T) {
 	case <-time.After(faultOpDeadline):
 		t.Fatal("no blob upload began")
 	}
-	restartRegistry(t, reg)
+	reg.Restart(t)
 	r := <-done
 	proxy.Clear()
 	if r.err != nil {
@@ -425,62 +423,4 @@ func TestFaultRegistryRestartDuringPushRecovers(t *testing.T) {
 		t.Errorf("push after the restart gave %s; built %s", again.Digest, sk.digest)
 	}
 	requirePullable(t, sk.ref, sk.digest)
-}
-
-// restartRegistry starts docker-registry again on reg's address and storage
-// after reg was stopped, and stops it when the test ends. Its HTTP secret is
-// new, as after a crash that lost the configuration's secret: upload
-// sessions begun before the restart may not survive.
-func restartRegistry(t *testing.T, reg *testutil.LocalRegistry) {
-	t.Helper()
-	bin := "/usr/bin/docker-registry"
-	if _, err := os.Stat(bin); err != nil {
-		bin = testutil.RequireTool(t, "docker-registry")
-	}
-	dir := t.TempDir()
-	config := filepath.Join(dir, "config.yml")
-	yml := testutil.RegistryConfig(reg.Dir, reg.Addr, fmt.Sprintf("restarted-%d", time.Now().UnixNano()), "")
-	if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.Create(filepath.Join(dir, "registry.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd := exec.Command(bin, "serve", config)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("the restarted registry exited: %s", log)
-		case <-tick.C:
-		}
-		if resp, err := client.Get("http://" + reg.Addr + "/v2/"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the restarted registry did not answer on %s", reg.Addr)
-		}
-	}
 }

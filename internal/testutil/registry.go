@@ -64,6 +64,11 @@ type LocalRegistry struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
 	stop sync.Once
+
+	// What launch was given, so that Restart can start the same registry.
+	dir     string
+	extra   string
+	startFn func(config, logPath string) error
 }
 
 // StartRegistry starts a registry process of the test's own, whatever the
@@ -108,6 +113,7 @@ func StartRegistry(t testing.TB, auth bool) *LocalRegistry {
 // retried. kind names the registry in the failure message.
 func (r *LocalRegistry) launch(t testing.TB, kind, dir string, ip net.IP, extra string, start func(config, logPath string) error) {
 	t.Helper()
+	r.dir, r.extra, r.startFn = dir, extra, start
 	for attempt := 1; ; attempt++ {
 		port, err := freePortOn(ip)
 		if err != nil {
@@ -133,10 +139,35 @@ func (r *LocalRegistry) launch(t testing.TB, kind, dir string, ip net.IP, extra 
 	t.Cleanup(r.Stop)
 }
 
+// Restart starts the registry again, after Stop, on the same address and
+// storage and with the same configuration but a new HTTP secret, as after a
+// crash that lost it: upload sessions begun before may not survive. The
+// test's cleanup stops it.
+func (r *LocalRegistry) Restart(t testing.TB) {
+	t.Helper()
+	config := filepath.Join(r.dir, "config.yml")
+	yml := RegistryConfig(r.Dir, r.Addr, randomHex(t, 16), r.extra)
+	if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(r.dir, "registry-restarted.log")
+	r.stop = sync.Once{}
+	if err := r.startFn(config, logPath); err != nil {
+		log, _ := os.ReadFile(logPath)
+		t.Fatalf("docker-registry did not restart on %s: %v\n%s", r.Addr, err, tail(string(log), 20))
+	}
+}
+
 // start runs the process and waits until it answers /v2/ with want, having
 // logged that it listens on r.Addr (so the answer is its own, not another
 // process's that won the port).
 func (r *LocalRegistry) start(bin, config, logPath string, want int) error {
+	return r.startProbing(bin, config, logPath, &http.Client{Timeout: time.Second}, "http", want)
+}
+
+// startProbing runs the process and waits until it answers scheme://Addr/v2/
+// through client with want, having logged that it listens on r.Addr.
+func (r *LocalRegistry) startProbing(bin, config, logPath string, client *http.Client, scheme string, want int) error {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return err
@@ -152,7 +183,8 @@ func (r *LocalRegistry) start(bin, config, logPath string, want int) error {
 		_ = cmd.Wait()
 		close(r.done)
 	}()
-	client := &http.Client{Timeout: time.Second}
+	defer client.CloseIdleConnections()
+	url := scheme + "://" + r.Addr + "/v2/"
 	listening := "listening on " + r.Addr
 	deadline := time.Now().Add(registryStartTimeout)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -164,7 +196,7 @@ func (r *LocalRegistry) start(bin, config, logPath string, want int) error {
 		case <-tick.C:
 		}
 		if log, _ := os.ReadFile(logPath); strings.Contains(string(log), listening) {
-			if resp, err := client.Get("http://" + r.Addr + "/v2/"); err == nil {
+			if resp, err := client.Get(url); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == want {
 					return nil
@@ -174,7 +206,7 @@ func (r *LocalRegistry) start(bin, config, logPath string, want int) error {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			<-r.done
-			return fmt.Errorf("no HTTP %d from http://%s/v2/ within %v", want, r.Addr, registryStartTimeout)
+			return fmt.Errorf("no HTTP %d from %s within %v", want, url, registryStartTimeout)
 		}
 	}
 }

@@ -14,9 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -92,52 +90,13 @@ func StartTLSRegistry(t testing.TB) *TLSRegistry {
 // startTLS runs the process and waits until it answers /v2/ over HTTPS with
 // a certificate from ca, having logged that it listens on r.Addr.
 func (r *LocalRegistry) startTLS(bin, config, logPath string, ca *x509.Certificate) error {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	defer logFile.Close() // the child holds its own descriptor
-	cmd := exec.Command(bin, "serve", config)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	r.cmd, r.done = cmd, make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(r.done)
-	}()
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{
 		Proxy:           nil,
 		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
 	}}
-	defer client.CloseIdleConnections()
-	listening := "listening on " + r.Addr
-	deadline := time.Now().Add(registryStartTimeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.done:
-			return fmt.Errorf("it exited: %v", cmd.ProcessState)
-		case <-tick.C:
-		}
-		if log, _ := os.ReadFile(logPath); strings.Contains(string(log), listening) {
-			if resp, err := client.Get("https://" + r.Addr + "/v2/"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return nil
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-r.done
-			return fmt.Errorf("no HTTP 200 from https://%s/v2/ within %v", r.Addr, registryStartTimeout)
-		}
-	}
+	return r.startProbing(bin, config, logPath, client, "https", http.StatusOK)
 }
 
 // writeTLSFiles writes ca.pem, server.pem and server-key.pem into dir: a CA

@@ -15,6 +15,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/skilldock/skilldock/internal/errdef"
+	"github.com/skilldock/skilldock/internal/extract"
 	"github.com/skilldock/skilldock/internal/ref"
 	"github.com/skilldock/skilldock/internal/skill"
 )
@@ -283,7 +284,7 @@ func ScanLayer(r io.Reader, maxSkillMD, maxUncompressed int64) ([]LayerFile, []b
 	defer gz.Close()
 	var src io.Reader = gz
 	if maxUncompressed > 0 {
-		src = &capReader{r: gz, left: maxUncompressed, max: maxUncompressed}
+		src = &extract.CapReader{R: gz, Left: maxUncompressed}
 	}
 	tr := tar.NewReader(src)
 	var files []LayerFile
@@ -293,7 +294,7 @@ func ScanLayer(r io.Reader, maxSkillMD, maxUncompressed int64) ([]LayerFile, []b
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if errors.Is(err, errTooBig) {
+		if errors.Is(err, extract.ErrCapReached) {
 			return nil, nil, errdef.Errorf(errdef.ErrLimit, "the layer expands to more than %d MiB; the limit is set by --max-uncompressed", maxUncompressed>>20)
 		}
 		if err != nil {
@@ -309,7 +310,7 @@ func ScanLayer(r io.Reader, maxSkillMD, maxUncompressed int64) ([]LayerFile, []b
 				return nil, nil, errdef.Errorf(errdef.ErrLimit, "%s in the layer is %d bytes; the limit is %d", name, hdr.Size, maxSkillMD)
 			}
 			b, err := io.ReadAll(io.LimitReader(tr, maxSkillMD))
-			if errors.Is(err, errTooBig) {
+			if errors.Is(err, extract.ErrCapReached) {
 				return nil, nil, errdef.Errorf(errdef.ErrLimit, "the layer expands to more than %d MiB; the limit is set by --max-uncompressed", maxUncompressed>>20)
 			}
 			if err != nil {
@@ -367,31 +368,6 @@ func (s *Skill) FillFromSkillMD(text []byte) error {
 		s.Metadata = md
 	}
 	return nil
-}
-
-var errTooBig = errors.New("layer too large when decompressed")
-
-// capReader fails once more than max bytes have been read through it.
-type capReader struct {
-	r         io.Reader
-	left, max int64
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		// Exactly max bytes is fine; one more is not.
-		var one [1]byte
-		if n, err := c.r.Read(one[:]); n == 0 && err == io.EOF {
-			return 0, io.EOF
-		}
-		return 0, errTooBig
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
 }
 
 // ReadLayerFile streams the layer and copies the one regular file at path

@@ -81,7 +81,7 @@ func Extract(r io.Reader, compressedSize int64, dest string, lim Limits) (*Resul
 	if budget <= 0 {
 		budget = math.MaxInt64
 	}
-	counted := &countReader{r: gz, left: budget}
+	counted := &CapReader{R: gz, Left: budget}
 	tr := tar.NewReader(counted)
 
 	var res Result
@@ -97,7 +97,7 @@ func Extract(r io.Reader, compressedSize int64, dest string, lim Limits) (*Resul
 			break
 		}
 		if err != nil {
-			if counted.over {
+			if counted.Over() {
 				return nil, bombError(last, budget, lim)
 			}
 			return nil, errdef.Errorf(errdef.ErrCorrupt, "layer is not a valid tar: %v", err)
@@ -178,7 +178,7 @@ func Extract(r io.Reader, compressedSize int64, dest string, lim Limits) (*Resul
 		names[name], folded[key] = true, name
 		f, err := writeFile(dest, name, hdr, tr, buf)
 		if err != nil {
-			if counted.over {
+			if counted.Over() {
 				return nil, bombError(hdr.Name, budget, lim)
 			}
 			return nil, err
@@ -362,28 +362,37 @@ func unwrap(err error) error {
 	return err
 }
 
-// countReader stops the stream once more than left bytes were read.
-type countReader struct {
-	r    io.Reader
-	left int64
+// CapReader reads from R until more than Left bytes would be read, and then
+// fails with ErrCapReached, unless R ends exactly at the cap: exactly the
+// cap is fine, one byte more is not. Unlike io.LimitReader it reports the
+// overflow instead of a quiet end, so a decompression bomb cannot pass for
+// a short stream. Over says whether it happened, for callers whose reader
+// (tar's) may replace the error with its own.
+type CapReader struct {
+	R    io.Reader
+	Left int64
 	over bool
 }
 
-var errBomb = errors.New("decompressed size cap reached")
+// ErrCapReached is what a CapReader returns past its cap.
+var ErrCapReached = errors.New("decompressed size cap reached")
 
-func (c *countReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
+func (c *CapReader) Read(p []byte) (int, error) {
+	if c.Left <= 0 {
 		var one [1]byte
-		if n, err := c.r.Read(one[:]); n == 0 && err == io.EOF {
+		if n, err := c.R.Read(one[:]); n == 0 && err == io.EOF {
 			return 0, io.EOF
 		}
 		c.over = true
-		return 0, errBomb
+		return 0, ErrCapReached
 	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
+	if int64(len(p)) > c.Left {
+		p = p[:c.Left]
 	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
+	n, err := c.R.Read(p)
+	c.Left -= int64(n)
 	return n, err
 }
+
+// Over reports whether a read went past the cap.
+func (c *CapReader) Over() bool { return c.over }

@@ -116,12 +116,7 @@ func (c *Client) Pull(ctx context.Context, ss *store.Session, src ref.Reference,
 		if err != nil {
 			return err
 		}
-		var m struct {
-			Config    *ocispec.Descriptor  `json:"config"`
-			Layers    []ocispec.Descriptor `json:"layers"`
-			Manifests []ocispec.Descriptor `json:"manifests"`
-			Blobs     []ocispec.Descriptor `json:"blobs"`
-		}
+		var m store.GraphNode
 		if err := json.NewDecoder(bytes.NewReader(data)).Decode(&m); err != nil && err != io.EOF {
 			return errdef.Errorf(errdef.ErrCorrupt, "manifest %s from %s is not valid JSON: %v", d.Digest, src.Registry, err)
 		}

@@ -28,9 +28,9 @@ func IsManifest(mediaType string) bool {
 	return false
 }
 
-// graphNode holds every field through which OCI and Docker manifests and
+// GraphNode holds every field through which OCI and Docker manifests and
 // indexes reference other blobs.
-type graphNode struct {
+type GraphNode struct {
 	Config    *ocispec.Descriptor  `json:"config"`
 	Layers    []ocispec.Descriptor `json:"layers"`
 	Manifests []ocispec.Descriptor `json:"manifests"`
@@ -40,7 +40,7 @@ type graphNode struct {
 
 // Children parses a manifest or index blob and returns what it references.
 func Children(data []byte) ([]ocispec.Descriptor, error) {
-	var n graphNode
+	var n GraphNode
 	if err := json.Unmarshal(data, &n); err != nil {
 		return nil, errdef.Errorf(errdef.ErrCorrupt, "manifest is not valid JSON: %v", err)
 	}

@@ -10,10 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/skilldock/skilldock/internal/errdef"
 	"github.com/skilldock/skilldock/internal/install"
@@ -176,7 +173,7 @@ func (c *Client) Build(ctx context.Context, req service.BuildRequest) (*service.
 	// The timestamps are the caller's choice: SOURCE_DATE_EPOCH in the
 	// CLI's environment, not the server's.
 	if req.Epoch == nil {
-		epoch, err := sourceDateEpoch()
+		epoch, err := service.SourceDateEpoch()
 		if err != nil {
 			return nil, err
 		}
@@ -188,19 +185,6 @@ func (c *Client) Build(ctx context.Context, req service.BuildRequest) (*service.
 	}
 	out.BuildResult.Metadata = out.Metadata
 	return out.BuildResult, nil
-}
-
-// sourceDateEpoch reads SOURCE_DATE_EPOCH as the façade does in process.
-func sourceDateEpoch() (time.Time, error) {
-	v := os.Getenv("SOURCE_DATE_EPOCH")
-	if v == "" {
-		return time.Unix(0, 0).UTC(), nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, errdef.Errorf(errdef.ErrInvalid, "SOURCE_DATE_EPOCH=%q is not a non-negative number of seconds; unset it or set e.g. SOURCE_DATE_EPOCH=1700000000", v)
-	}
-	return time.Unix(n, 0).UTC(), nil
 }
 
 func (c *Client) ListBuilds(ctx context.Context) ([]service.LocalBuild, error) {

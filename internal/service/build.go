@@ -115,6 +115,12 @@ func buildEpoch(given *time.Time) (time.Time, error) {
 	if given != nil {
 		return given.UTC(), nil
 	}
+	return SourceDateEpoch()
+}
+
+// SourceDateEpoch is the build epoch the environment asks for:
+// SOURCE_DATE_EPOCH when set, else Unix time 0.
+func SourceDateEpoch() (time.Time, error) {
 	v := os.Getenv("SOURCE_DATE_EPOCH")
 	if v == "" {
 		return time.Unix(0, 0).UTC(), nil

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -358,12 +357,7 @@ func TestCompatSyncAndUpgradeAnswerNotImplemented(t *testing.T) {
 
 func TestCompatContentFromAnUnreachableRegistryIsBadGateway(t *testing.T) {
 	h := newHarness(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := l.Addr().String()
-	l.Close() // nothing listens there now: every dial is refused
+	dead := closedAddr(t) // every dial is refused
 	r := h.expect(502, nil, "GET", "/api/v1beta/skills/content?ref="+dead+"/team/hello:1", nil)
 	if msg := r.errorText(t); !strings.Contains(msg, "cannot reach "+dead) {
 		t.Errorf("502 body %q does not say which registry could not be reached", msg)

@@ -176,18 +176,7 @@ func (h *harness) do(method, path string, body any, headers ...string) response 
 	if h.token != "" {
 		req.Header.Set("Authorization", "Bearer "+h.token)
 	}
-	for _, kv := range headers {
-		k, v, _ := strings.Cut(kv, ":")
-		v = strings.TrimSpace(v)
-		switch {
-		case strings.EqualFold(k, "Host"):
-			req.Host = v
-		case v == "":
-			req.Header.Del(k)
-		default:
-			req.Header.Set(k, v)
-		}
-	}
+	setHeaders(req, headers)
 	resp, err := h.http.Do(req)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, path, err)
@@ -383,6 +372,23 @@ func repoRoot(t *testing.T) string {
 		}
 		if filepath.Dir(d) == d {
 			t.Fatal(errors.New("go.mod not found above " + dir))
+		}
+	}
+}
+
+// setHeaders applies "Name: value" lines to req: Host sets the request's
+// host, an empty value removes the header, anything else sets it.
+func setHeaders(req *http.Request, headers []string) {
+	for _, kv := range headers {
+		k, v, _ := strings.Cut(kv, ":")
+		v = strings.TrimSpace(v)
+		switch {
+		case strings.EqualFold(k, "Host"):
+			req.Host = v
+		case v == "":
+			req.Header.Del(k)
+		default:
+			req.Header.Set(k, v)
 		}
 	}
 }

@@ -255,18 +255,7 @@ func (w *world) send(t *testing.T, c hostile) response {
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	for _, kv := range c.headers {
-		k, v, _ := strings.Cut(kv, ":")
-		v = strings.TrimSpace(v)
-		switch {
-		case strings.EqualFold(k, "Host"):
-			req.Host = v
-		case v == "":
-			req.Header.Del(k)
-		default:
-			req.Header.Set(k, v)
-		}
-	}
+	setHeaders(req, c.headers)
 	r, err := w.h.roundTrip(req)
 	if err != nil {
 		t.Fatal(err)

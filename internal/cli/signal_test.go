@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"log"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -66,14 +65,7 @@ func startThrottleProxy(t *testing.T, target string, min int64) *throttleProxy {
 		}
 		return nil
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	p.Addr = l.Addr().String()
+	p.Addr = testutil.ServeLoopback(t, rp)
 	return p
 }
 

@@ -318,15 +318,22 @@ func StartProxy(t testing.TB, target, corrupt string) *Proxy {
 		}
 		return nil
 	}
+	p.Addr = ServeLoopback(t, rp)
+	return p
+}
+
+// ServeLoopback serves h over plain HTTP on a free 127.0.0.1 port until the
+// test ends, and returns the address.
+func ServeLoopback(t testing.TB, h http.Handler) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	p.Addr = l.Addr().String()
-	return p
+	return l.Addr().String()
 }
 
 // BlobGets reports how many times the blob with digest d was requested.

@@ -233,11 +233,7 @@ func startConnectProxy(t testing.TB, host, target string) string {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(target)
 	want := net.JoinHostPort(host, port)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	return ServeLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodConnect || req.Host != want {
 			http.Error(w, "this proxy only tunnels to "+want, http.StatusForbidden)
 			return
@@ -268,8 +264,5 @@ func startConnectProxy(t testing.TB, host, target string) string {
 		_, _ = io.Copy(conn, up)
 		conn.Close()
 		<-done
-	})}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return l.Addr().String()
+	}))
 }

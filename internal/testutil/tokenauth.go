@@ -130,16 +130,9 @@ func (reg *TokenRegistry) makeSigner(bundle string) error {
 // realm on any other host than the registry's.
 func (reg *TokenRegistry) serve(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /token", reg.issue)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + l.Addr().String() + "/token"
+	return "http://" + ServeLoopback(t, mux) + "/token"
 }
 
 // access is one entry of a token's "access" claim.

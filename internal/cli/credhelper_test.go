@@ -3,10 +3,8 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,18 +24,9 @@ const helperName = "skilldocktest"
 // come from the test's environment.
 func sdBin(t *testing.T, stdin, store string, args ...string) runResult {
 	t.Helper()
-	cmd := exec.Command(testutil.Binary(t), append([]string{"--store", store}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	r := runResult{out: out.String(), err: errOut.String()}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit) && exit.Exited():
-		r.code = exit.ExitCode()
-	default:
+	res, err := testutil.ExecInput(nil, stdin, testutil.Binary(t), append([]string{"--store", store}, args...)...)
+	r := runResult{out: res.Stdout, err: res.Stderr, code: res.Code}
+	if err != nil {
 		t.Fatalf("skilldock %s: %v\n%s", strings.Join(args, " "), err, r)
 	}
 	return r

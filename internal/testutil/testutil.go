@@ -149,8 +149,16 @@ func Exec(t testing.TB, env []string, name string, args ...string) Result {
 // ExecErr is Exec for goroutines other than the test's own, where t.Fatal
 // is not allowed.
 func ExecErr(env []string, name string, args ...string) (Result, error) {
+	return ExecInput(env, "", name, args...)
+}
+
+// ExecInput is ExecErr with stdin given; empty stdin is /dev/null.
+func ExecInput(env []string, stdin, name string, args ...string) (Result, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), env...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
